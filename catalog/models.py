@@ -1,0 +1,208 @@
+"""The relational catalog: the source of truth until a site flips to MongoDB."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
+
+NAME_MAX_LENGTH = 200
+VERSION_MAX_LENGTH = 100
+SUMMARY_MAX_LENGTH = 512
+URL_MAX_LENGTH = 500
+
+
+class User(AbstractUser):
+    """Staff and package maintainers (a custom user model from the first migration)."""
+
+    homepage = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+
+class License(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    spdx_id = models.CharField("SPDX identifier", max_length=100, blank=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Classifier(models.Model):
+    """A trove classifier, e.g. ``Programming Language :: Python :: 3``."""
+
+    name = models.CharField(max_length=255, unique=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def group(self) -> str:
+        return self.name.split(" :: ", 1)[0]
+
+
+class PackageQuerySet(models.QuerySet):
+    def search(self, query: str) -> PackageQuerySet:
+        return self.filter(Q(name__icontains=query) | Q(summary__icontains=query))
+
+
+class Package(models.Model):
+    # Canonical (PEP 503) name: the natural key in both stores.
+    name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, editable=False)
+    display_name = models.CharField(max_length=NAME_MAX_LENGTH)
+    summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
+    description = models.TextField(blank=True)
+    description_content_type = models.CharField(max_length=128, blank=True)
+    keywords = models.CharField(max_length=1000, blank=True)
+    home_page = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
+    docs_url = models.URLField("documentation URL", max_length=URL_MAX_LENGTH, blank=True)
+    project_urls = models.JSONField(default=dict, blank=True)
+    author = models.CharField(max_length=255, blank=True)
+    author_email = models.CharField(max_length=255, blank=True)
+    maintainer = models.CharField("maintainer (as published)", max_length=255, blank=True)
+    maintainer_email = models.CharField(max_length=255, blank=True)
+    license = models.ForeignKey(
+        License, null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
+    )
+    classifiers = models.ManyToManyField(Classifier, blank=True, related_name="packages")
+    maintainers = models.ManyToManyField(
+        User, through="Maintainer", blank=True, related_name="packages"
+    )
+    # PyPI's change serial for imported packages (0 for local ones): an older
+    # document never overwrites a newer one.
+    last_serial = models.BigIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = PackageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="package_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self.display_name:
+            self.name = canonicalize_name(self.display_name)
+        super().save(*args, **kwargs)
+
+
+
+class Maintainer(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MAINTAINER = "maintainer", "Maintainer"
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MAINTAINER)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["package", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "user"], name="maintainer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) of {self.package}"
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def newest_first(self) -> ReleaseQuerySet:
+        return self.order_by("-sort_key", "-id")
+
+    def stable(self) -> ReleaseQuerySet:
+        return self.filter(is_prerelease=False, yanked=False)
+
+
+class Release(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="releases")
+    # As published; the sort key and pre-release flag are computed from it on save.
+    version = models.CharField(max_length=VERSION_MAX_LENGTH)
+    sort_key = models.CharField(max_length=SORT_KEY_LENGTH, editable=False)
+    is_prerelease = models.BooleanField("pre-release", default=False, editable=False)
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.CharField(max_length=255, blank=True)
+    requires_python = models.CharField(max_length=255, blank=True)
+    summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
+    comment = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ReleaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["package", "-sort_key"]
+        indexes = [
+            models.Index(fields=["package", "-sort_key"], name="release_newest_first"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "version"], name="release_version_unique"),
+            models.CheckConstraint(condition=~Q(version=""), name="release_version_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package_id and self.package} {self.version}"
+
+    def compute_version_fields(self) -> None:
+        parsed = parse_version(self.version)
+        self.sort_key = parsed.sort_key
+        self.is_prerelease = parsed.is_prerelease
+
+    def save(self, *args, **kwargs) -> None:
+        self.compute_version_fields()
+        super().save(*args, **kwargs)
+
+
+
+class ReleaseFile(models.Model):
+    class PackageType(models.TextChoices):
+        SDIST = "sdist", "Source"
+        WHEEL = "bdist_wheel", "Wheel"
+        EGG = "bdist_egg", "Egg"
+        WININST = "bdist_wininst", "Windows installer"
+        MSI = "bdist_msi", "MSI"
+        RPM = "bdist_rpm", "RPM"
+        DUMB = "bdist_dumb", "Dumb binary"
+        DMG = "bdist_dmg", "DMG"
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
+    filename = models.CharField(max_length=255, unique=True)
+    url = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
+    size = models.BigIntegerField(default=0)
+    packagetype = models.CharField(max_length=32, choices=PackageType.choices)
+    python_version = models.CharField(max_length=64, blank=True)
+    requires_python = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    md5 = models.CharField("MD5", max_length=32, blank=True)
+    upload_time = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["release", "filename"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=0), name="file_size_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename

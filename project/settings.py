@@ -1,0 +1,158 @@
+"""Settings, read from the environment (twelve-factor).
+
+Every variable has a default that runs on a fresh machine with nothing
+installed: SQLite under var/ and the in-process MongoDB store (mongomock).
+Production sets DATABASE_URL, MONGODB_URI, SECRET_KEY, ALLOWED_HOSTS and
+leaves DEBUG off.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_mongoengine",
+    "catalog",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "project.wsgi.application"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+    )
+}
+
+AUTH_USER_MODEL = "catalog.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- MongoDB -----------------------------------------------------------------
+# One URI selects the store. mongomock:// is the in-process embedded store (the
+# default, and what the tests use, since no MongoDB server can run here); any
+# mongodb:// or mongodb+srv:// URI is a real server. All MongoDB code goes
+# through the connection django-mongoengine registers from this setting.
+MONGODB_URI = os.environ.get("MONGODB_URI") or "mongomock://localhost/pyindex"
+MONGODB_EMBEDDED = MONGODB_URI.startswith("mongomock://")
+
+
+def _mongodb_database(uri: str) -> dict:
+    if uri.startswith("mongomock://"):
+        import mongomock
+
+        # mongomock understands a mongodb:// URI; the scheme only selects the client.
+        return {
+            "host": "mongodb://" + uri.removeprefix("mongomock://"),
+            "mongo_client_class": mongomock.MongoClient,
+            "tz_aware": True,
+            "uuidRepresentation": "standard",
+        }
+    return {"host": uri, "tz_aware": True, "uuidRepresentation": "standard"}
+
+
+MONGODB_DATABASES = {"default": _mongodb_database(MONGODB_URI)}
+
+# --- Catalog -----------------------------------------------------------------
+CATALOG_READ_BACKEND = os.environ.get("CATALOG_READ_BACKEND", "sql")
+if CATALOG_READ_BACKEND not in {"sql", "mongo"}:
+    raise ImproperlyConfigured("CATALOG_READ_BACKEND must be 'sql' or 'mongo'.")
+
+# Live sync of relational writes into MongoDB (on transaction commit). On by
+# default with the embedded store, where the web server also fills the store
+# from SQL at start-up.
+CATALOG_LIVE_SYNC = env_bool("CATALOG_LIVE_SYNC", MONGODB_EMBEDDED)
+
+# --- Security ----------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

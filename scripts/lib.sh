@@ -1,0 +1,74 @@
+# Shared setup for scripts/run, scripts/test and scripts/bench: each installs
+# what it needs on a fresh machine that has only Python 3.11.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "error: need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+    if [ -z "${_APT_UPDATED:-}" ]; then as_root apt-get update -qq; _APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_uv() {
+    if command -v uv >/dev/null 2>&1; then UV=(uv); return; fi
+    if ! python3 -m uv --version >/dev/null 2>&1; then
+        echo "==> installing uv" >&2
+        python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+    fi
+    UV=(python3 -m uv)
+}
+
+ensure_python_deps() {
+    ensure_uv
+    "${UV[@]}" sync --frozen --quiet
+}
+
+pg_bindir() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_postgres_binaries() {
+    if [ -z "$(pg_bindir)" ]; then
+        echo "==> installing PostgreSQL" >&2
+        apt_install postgresql
+    fi
+}
+
+ensure_chromium() {
+    if ! command -v chromium >/dev/null 2>&1; then
+        echo "==> installing Chromium" >&2
+        apt_install chromium chromium-driver
+    fi
+}
+
+# Start a private PostgreSQL server for the tests (never as root: as the
+# postgres user when we are root). Reused while it runs; exports DATABASE_URL.
+start_postgres() {
+    ensure_postgres_binaries
+    local bindir port datadir sockdir
+    bindir="$(pg_bindir)"
+    port="${PYINDEX_PG_PORT:-54329}"
+    datadir="${PYINDEX_PG_DATA:-/tmp/pyindex-pg-$port}"
+    sockdir="/tmp"
+    local run=()
+    if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); fi
+    if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        if [ ! -s "$datadir/PG_VERSION" ]; then
+            mkdir -p "$datadir"
+            [ "$(id -u)" = 0 ] && chown postgres: "$datadir"
+            "${run[@]}" "$bindir/initdb" -D "$datadir" -U postgres -A trust -E UTF8 \
+                --locale=C.UTF-8 >/dev/null
+        fi
+        echo "==> starting PostgreSQL on 127.0.0.1:$port" >&2
+        "${run[@]}" "$bindir/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w \
+            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            start >/dev/null
+    fi
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/${PYINDEX_PG_DB:-pyindex}"
+}
