@@ -25,7 +25,6 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
 
-
 class License(models.Model):
     name = models.CharField(max_length=255, unique=True)
     spdx_id = models.CharField("SPDX identifier", max_length=100, blank=True)
@@ -105,7 +104,6 @@ class Package(models.Model):
         super().save(*args, **kwargs)
 
 
-
 class Maintainer(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -164,15 +162,14 @@ class Release(models.Model):
     def __str__(self) -> str:
         return f"{self.package_id and self.package} {self.version}"
 
-    def compute_version_fields(self) -> None:
-        parsed = parse_version(self.version)
-        self.sort_key = parsed.sort_key
-        self.is_prerelease = parsed.is_prerelease
-
     def save(self, *args, **kwargs) -> None:
         self.compute_version_fields()
         super().save(*args, **kwargs)
 
+    def compute_version_fields(self) -> None:
+        parsed = parse_version(self.version)
+        self.sort_key = parsed.sort_key
+        self.is_prerelease = parsed.is_prerelease
 
 
 class ReleaseFile(models.Model):

@@ -52,7 +52,9 @@ def test_equal_versions_share_a_key():
     assert parse_version("1.0").sort_key == parse_version("1.0.0").sort_key
 
 
-@pytest.mark.parametrize("version", ["2004d", "1.0-SNAPSHOT", "foo", "1.0.0.0.0.0.0.0.1", "-", "x" * 100])
+@pytest.mark.parametrize(
+    "version", ["2004d", "1.0-SNAPSHOT", "foo", "1.0.0.0.0.0.0.0.1", "-", "x" * 100]
+)
 def test_legacy_versions_never_raise(version):
     parsed = parse_version(version)
     assert parsed.sort_key.isdigit()
@@ -61,8 +63,14 @@ def test_legacy_versions_never_raise(version):
 
 @pytest.mark.parametrize(
     ("version", "pre"),
-    [("1.0", False), ("1.0a1", True), ("1.0.dev3", True), ("1.0.post1", False),
-     ("1.0-SNAPSHOT", True), ("2004d", False)],
+    [
+        ("1.0", False),
+        ("1.0a1", True),
+        ("1.0.dev3", True),
+        ("1.0.post1", False),
+        ("1.0-SNAPSHOT", True),
+        ("2004d", False),
+    ],
 )
 def test_prerelease_flag(version, pre):
     assert parse_version(version).is_prerelease is pre
@@ -74,7 +82,12 @@ def test_keys_have_fixed_width():
 
 @pytest.mark.parametrize(
     ("name", "canonical"),
-    [("Django", "django"), ("Foo_Bar.baz", "foo-bar-baz"), ("PKG__30", "pkg-30"), ("zope.interface", "zope-interface")],
+    [
+        ("Django", "django"),
+        ("Foo_Bar.baz", "foo-bar-baz"),
+        ("PKG__30", "pkg-30"),
+        ("zope.interface", "zope-interface"),
+    ],
 )
 def test_canonical_names(name, canonical):
     assert canonicalize_name(name) == canonical
