@@ -1,0 +1,160 @@
+"""The MongoDB mirror of the catalog (django-mongoengine documents).
+
+Shaped for the pages that read them, not copied table by table:
+
+- ``packages``: ``_id`` is the canonical name; maintainers, license and
+  classifiers are embedded, with a summary of the latest release and the
+  release count.
+- ``releases``: one document per release (releases are unbounded per package,
+  so they are not embedded), files embedded; ``_id`` is ``<package>==<version>``.
+- ``users``: profile fields only; the password hash only when asked for.
+
+``sql_id`` keeps the relational primary key: the reverse migration and the
+verifier use it, and incremental runs use it as the tie-breaker of the
+(updated, primary key) high-water mark.
+
+How a row becomes one of these is declared once, in ``catalog/mapping.py``.
+"""
+
+from django_mongoengine import Document, EmbeddedDocument, fields
+
+
+class LicenseEmbed(EmbeddedDocument):
+    name = fields.StringField(required=True)
+    spdx_id = fields.StringField()
+
+
+class MaintainerEmbed(EmbeddedDocument):
+    user_id = fields.IntField(required=True)
+    username = fields.StringField(required=True)
+    role = fields.StringField(required=True, choices=("owner", "maintainer"))
+
+
+class LatestReleaseEmbed(EmbeddedDocument):
+    version = fields.StringField(required=True)
+    sort_key = fields.StringField()
+    created = fields.DateTimeField(null=True)
+    requires_python = fields.StringField()
+    is_prerelease = fields.BooleanField(default=False)
+    yanked = fields.BooleanField(default=False)
+
+
+class PackageDocument(Document):
+    name = fields.StringField(primary_key=True)
+    sql_id = fields.IntField(null=True)
+    display_name = fields.StringField(required=True)
+    summary = fields.StringField()
+    description = fields.StringField()
+    description_content_type = fields.StringField()
+    keywords = fields.StringField()
+    home_page = fields.StringField()
+    docs_url = fields.StringField()
+    project_urls = fields.DictField()
+    author = fields.StringField()
+    author_email = fields.StringField()
+    maintainer = fields.StringField()
+    maintainer_email = fields.StringField()
+    license = fields.EmbeddedDocumentField(LicenseEmbed, null=True)
+    classifiers = fields.ListField(fields.StringField())
+    maintainers = fields.ListField(fields.EmbeddedDocumentField(MaintainerEmbed))
+    latest = fields.EmbeddedDocumentField(LatestReleaseEmbed, null=True)
+    release_count = fields.IntField(default=0)
+    last_serial = fields.IntField(default=0)
+    created = fields.DateTimeField(null=True)
+    updated = fields.DateTimeField(null=True)
+
+    meta = {
+        "collection": "packages",
+        "indexes": [
+            "-updated",
+            "classifiers",
+            "license.name",
+            "maintainers.username",
+            "sql_id",
+        ],
+        "auto_create_index": False,
+    }
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class FileEmbed(EmbeddedDocument):
+    filename = fields.StringField(required=True)
+    url = fields.StringField()
+    size = fields.IntField(default=0)
+    packagetype = fields.StringField()
+    python_version = fields.StringField()
+    requires_python = fields.StringField()
+    sha256 = fields.StringField()
+    md5 = fields.StringField()
+    upload_time = fields.DateTimeField(null=True)
+
+
+class ReleaseDocument(Document):
+    id = fields.StringField(primary_key=True)
+    sql_id = fields.IntField(null=True)
+    package = fields.StringField(required=True)
+    version = fields.StringField(required=True)
+    sort_key = fields.StringField(required=True)
+    is_prerelease = fields.BooleanField(default=False)
+    yanked = fields.BooleanField(default=False)
+    yanked_reason = fields.StringField()
+    requires_python = fields.StringField()
+    summary = fields.StringField()
+    comment = fields.StringField()
+    created = fields.DateTimeField(null=True)
+    updated = fields.DateTimeField(null=True)
+    files = fields.ListField(fields.EmbeddedDocumentField(FileEmbed))
+
+    meta = {
+        "collection": "releases",
+        "indexes": [
+            {"fields": ["package", "-sort_key"], "name": "package_newest_first"},
+            {"fields": ["package", "version"], "unique": True, "name": "package_version_unique"},
+            "files.filename",
+            "-created",
+            "sql_id",
+        ],
+        "auto_create_index": False,
+    }
+
+    def __str__(self) -> str:
+        return f"{self.package} {self.version}"
+
+
+class UserDocument(Document):
+    username = fields.StringField(primary_key=True)
+    sql_id = fields.IntField(null=True)
+    first_name = fields.StringField()
+    last_name = fields.StringField()
+    email = fields.StringField()
+    homepage = fields.StringField()
+    is_staff = fields.BooleanField(default=False)
+    is_active = fields.BooleanField(default=True)
+    date_joined = fields.DateTimeField(null=True)
+    updated = fields.DateTimeField(null=True)
+    # Only present when the operator copies credentials explicitly.
+    password = fields.StringField(null=True)
+
+    meta = {
+        "collection": "users",
+        "indexes": ["sql_id"],
+        "auto_create_index": False,
+    }
+
+    def __str__(self) -> str:
+        return self.username
+
+
+def release_document_id(package: str, version: str) -> str:
+    return f"{package}=={version}"
+
+
+DOCUMENTS = (PackageDocument, ReleaseDocument, UserDocument)
+
+
+def ensure_indexes() -> None:
+    """Create the indexes declared above (the migration calls this)."""
+    for document in DOCUMENTS:
+        document.ensure_indexes()
