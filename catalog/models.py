@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.tracking import AuditedModelMixin, AuditedQuerySet
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
 NAME_MAX_LENGTH = 200
@@ -15,20 +16,31 @@ SUMMARY_MAX_LENGTH = 512
 URL_MAX_LENGTH = 500
 
 
-class User(AbstractUser):
+# Audit (issue 6): every catalog model saves atomically with its audit entry
+# (AuditedModelMixin) and its manager's queryset records update(), bulk_create(),
+# bulk_update() and delete(), which send no per-object signal (AuditedQuerySet).
+class AuditedUserManager(UserManager.from_queryset(AuditedQuerySet)):
+    pass
+
+
+class User(AuditedModelMixin, AbstractUser):
     """Staff and package maintainers (a custom user model from the first migration)."""
 
     homepage = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
+    objects = AuditedUserManager()
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 
 
-class License(models.Model):
+class License(AuditedModelMixin, models.Model):
     name = models.CharField(max_length=255, unique=True)
     spdx_id = models.CharField("SPDX identifier", max_length=100, blank=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -37,11 +49,13 @@ class License(models.Model):
         return self.name
 
 
-class Classifier(models.Model):
+class Classifier(AuditedModelMixin, models.Model):
     """A trove classifier, e.g. ``Programming Language :: Python :: 3``."""
 
     name = models.CharField(max_length=255, unique=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -54,12 +68,12 @@ class Classifier(models.Model):
         return self.name.split(" :: ", 1)[0]
 
 
-class PackageQuerySet(models.QuerySet):
+class PackageQuerySet(AuditedQuerySet):
     def search(self, query: str) -> PackageQuerySet:
         return self.filter(Q(name__icontains=query) | Q(summary__icontains=query))
 
 
-class Package(models.Model):
+class Package(AuditedModelMixin, models.Model):
     # Canonical (PEP 503) name: the natural key in both stores.
     name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, editable=False)
     display_name = models.CharField(max_length=NAME_MAX_LENGTH)
@@ -104,7 +118,7 @@ class Package(models.Model):
         super().save(*args, **kwargs)
 
 
-class Maintainer(models.Model):
+class Maintainer(AuditedModelMixin, models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         MAINTAINER = "maintainer", "Maintainer"
@@ -114,6 +128,8 @@ class Maintainer(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MAINTAINER)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["package", "role", "user"]
@@ -125,7 +141,7 @@ class Maintainer(models.Model):
         return f"{self.user} ({self.role}) of {self.package}"
 
 
-class ReleaseQuerySet(models.QuerySet):
+class ReleaseQuerySet(AuditedQuerySet):
     def newest_first(self) -> ReleaseQuerySet:
         return self.order_by("-sort_key", "-id")
 
@@ -133,7 +149,7 @@ class ReleaseQuerySet(models.QuerySet):
         return self.filter(is_prerelease=False, yanked=False)
 
 
-class Release(models.Model):
+class Release(AuditedModelMixin, models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="releases")
     # As published; the sort key and pre-release flag are computed from it on save.
     version = models.CharField(max_length=VERSION_MAX_LENGTH)
@@ -172,7 +188,7 @@ class Release(models.Model):
         self.is_prerelease = parsed.is_prerelease
 
 
-class ReleaseFile(models.Model):
+class ReleaseFile(AuditedModelMixin, models.Model):
     class PackageType(models.TextChoices):
         SDIST = "sdist", "Source"
         WHEEL = "bdist_wheel", "Wheel"
@@ -194,6 +210,8 @@ class ReleaseFile(models.Model):
     md5 = models.CharField("MD5", max_length=32, blank=True)
     upload_time = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["release", "filename"]
