@@ -181,7 +181,9 @@ class AuditedDocumentQuerySet(QuerySet):
             target = queryset
         else:
             # update_one: pin the document first, so the entry names the one updated.
-            first = next(iter(queryset._collection.find(queryset._query, {"_id": 1}).limit(1)), None)
+            first = next(
+                iter(queryset._collection.find(queryset._query, {"_id": 1}).limit(1)), None
+            )
             target = queryset.filter(pk=first["_id"]) if first else queryset
             before = target._fetch(target._query, keys) if first else {}
         result = super(AuditedDocumentQuerySet, target).update(
@@ -217,9 +219,7 @@ class AuditedDocumentQuerySet(QuerySet):
         queryset = self.clone()
         before = next(
             iter(
-                queryset._collection.find(queryset._query, sort=queryset._ordering or None).limit(
-                    1
-                )
+                queryset._collection.find(queryset._query, sort=queryset._ordering or None).limit(1)
             ),
             None,
         )
@@ -230,12 +230,17 @@ class AuditedDocumentQuerySet(QuerySet):
         if remove:
             if before is not None:
                 mongo_record(
-                    [_entry(self._document, before["_id"], Operation.DELETE, doc_changes(before, None))]
+                    [
+                        _entry(
+                            self._document,
+                            before["_id"],
+                            Operation.DELETE,
+                            doc_changes(before, None),
+                        )
+                    ]
                 )
             return result
-        after = target._collection.find_one(
-            {"_id": before["_id"]} if before else target._query
-        )
+        after = target._collection.find_one({"_id": before["_id"]} if before else target._query)
         if after is not None:
             changes = doc_changes(before, after)
             if changes:
@@ -272,6 +277,9 @@ class AuditedDocumentQuerySet(QuerySet):
             result = queryset._collection.delete_many({"_id": {"$in": ids[start : start + _CHUNK]}})
             deleted += result.deleted_count
         mongo_record(
-            [_entry(document, _id, Operation.BULK_DELETE, doc_changes(doc, None)) for _id, doc in before.items()]
+            [
+                _entry(document, _id, Operation.BULK_DELETE, doc_changes(doc, None))
+                for _id, doc in before.items()
+            ]
         )
         return deleted

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
 from django.db import models
 from django.db.models import signals as dj
 
@@ -181,4 +182,3 @@ def connect_documents() -> None:
 def connect_all() -> None:
     connect_relational()
     connect_documents()
-

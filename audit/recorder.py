@@ -24,7 +24,7 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -302,14 +302,13 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
             continue
         seq, prev = pending[-1]["_id"], pending[-1]["hash"]
         pending = []
-    try:
+    # A duplicate key means the hint is already past us: a later writer moved it.
+    with suppress(DuplicateKeyError):
         chain.update_one(
             {"_id": MONGO_STORE, "seq": {"$lt": seq}},
             {"$set": {"seq": seq, "hash": prev}},
             upsert=True,
         )
-    except DuplicateKeyError:
-        pass  # the hint is already past us: a later writer moved it
     return len(entries)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models, router, transaction
@@ -29,6 +30,7 @@ REDACTED_FIELDS = frozenset({"password"})
 REDACTED = "<redacted>"
 _CHUNK = 2000
 _PLAIN = (str, int, float, bool, type(None))
+_inside_bulk_update: ContextVar[bool] = ContextVar("audit_inside_bulk_update", default=False)
 
 
 def model_label(model: type[models.Model]) -> str:
@@ -136,7 +138,7 @@ class AuditedQuerySet(models.QuerySet):
 
     def update(self, **kwargs: Any) -> int:
         fields = self._tracked(kwargs)
-        if not is_enabled() or not fields:
+        if not is_enabled() or not fields or _inside_bulk_update.get():
             return super().update(**kwargs)
         attnames = [f.attname for f in fields]
         with transaction.atomic(using=self.db, savepoint=False):
@@ -239,7 +241,12 @@ class AuditedQuerySet(models.QuerySet):
         attnames = [f.attname for f in tracked]
         with transaction.atomic(using=self.db, savepoint=False):
             old = self._rows_by_pk([o.pk for o in objs], attnames)
-            result = super().bulk_update(objs, fields, *args, **kwargs)
+            # Django implements bulk_update() with update(): record it here, once.
+            token = _inside_bulk_update.set(True)
+            try:
+                result = super().bulk_update(objs, fields, *args, **kwargs)
+            finally:
+                _inside_bulk_update.reset(token)
             label = model_label(self.model)
             entries = []
             for obj in objs:
