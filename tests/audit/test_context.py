@@ -101,11 +101,18 @@ def test_a_context_marks_both_stores_with_one_command_run():
     assert row.correlation_id == doc["correlation_id"]
 
 
+def create_package(name: str) -> None:
+    try:
+        Package.objects.create(display_name=name)
+    finally:
+        connection.close()  # this thread's own connection
+
+
 @pytest.mark.django_db(transaction=True)
 def test_threads_started_with_audit_thread_keep_the_context():
     with audit_context(command="import_pypi") as ctx:
-        worker = audit_thread(Package.objects.create, display_name="from-worker")
-        plain = threading.Thread(target=Package.objects.create, kwargs={"display_name": "plain"})
+        worker = audit_thread(create_package, "from-worker")
+        plain = threading.Thread(target=create_package, args=("plain",))
         worker.start(), plain.start()
         worker.join(), plain.join()
 
