@@ -154,6 +154,15 @@ class AuditedDocumentQuerySet(QuerySet):
             found.update(self._fetch({"_id": {"$in": ids[start : start + _CHUNK]}}, keys))
         return found
 
+    def _after(self, query: Mapping, ids: list[Any], keys: list[str] | None) -> dict[Any, dict]:
+        """The updated documents: re-run the query, and look up by _id those it no longer matches."""
+        wanted = set(ids)
+        after = {k: v for k, v in self._fetch(query, keys).items() if k in wanted}
+        missing = [i for i in ids if i not in after]
+        if missing:
+            after.update(self._fetch_ids(missing, keys))
+        return after
+
     def update(
         self,
         upsert=False,
@@ -198,7 +207,7 @@ class AuditedDocumentQuerySet(QuerySet):
         ids = list(before)
         if result.upserted_id is not None:
             ids.append(result.upserted_id)
-        after = queryset._fetch_ids(ids, keys)
+        after = queryset._after(target._query, ids, keys)
         entries = []
         for _id in ids:
             old = before.get(_id)
@@ -274,8 +283,9 @@ class AuditedDocumentQuerySet(QuerySet):
         ids = list(before)
         deleted = 0
         for start in range(0, len(ids), _CHUNK):
-            result = queryset._collection.delete_many({"_id": {"$in": ids[start : start + _CHUNK]}})
-            deleted += result.deleted_count
+            # The query first: a document added since the read is not deleted unrecorded.
+            chunk = {"$and": [queryset._query, {"_id": {"$in": ids[start : start + _CHUNK]}}]}
+            deleted += queryset._collection.delete_many(chunk).deleted_count
         mongo_record(
             [
                 _entry(document, _id, Operation.BULK_DELETE, doc_changes(doc, None))

@@ -118,9 +118,8 @@ def _chain_key() -> bytes:
     return (getattr(settings, "AUDIT_CHAIN_KEY", "") or "").encode()
 
 
-def entry_hash(
+def content_digest(
     *,
-    prev_hash: str,
     model: str,
     object_key: str,
     operation: str,
@@ -132,11 +131,11 @@ def entry_hash(
     correlation_id: str,
     raw: bool,
     note: str,
+    **ignored: Any,
 ) -> str:
-    """HMAC-SHA256 over the entry's content and its predecessor's hash."""
+    """HMAC-SHA256 of an entry's content (keyed with AUDIT_CHAIN_KEY)."""
     payload = json.dumps(
         {
-            "prev": prev_hash,
             "model": model,
             "key": object_key,
             "op": operation,
@@ -156,22 +155,18 @@ def entry_hash(
     return hmac.new(_chain_key(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+def link_hash(prev_hash: str, digest: str) -> str:
+    """An entry's hash: its predecessor's hash and its content digest, chained.
+
+    PostgreSQL computes the same thing (``sha256(prev || digest)``) when it
+    appends a batch, so the chain is extended in one round trip.
+    """
+    return hashlib.sha256((prev_hash + digest).encode()).hexdigest()
+
+
 def stored_entry_hash(entry: Mapping[str, Any]) -> str:
     """Recompute the hash of an entry as read back from either store."""
-    return entry_hash(
-        prev_hash=entry["prev_hash"],
-        model=entry["model"],
-        object_key=entry["object_key"],
-        operation=entry["operation"],
-        changes=entry["changes"],
-        timestamp=entry["timestamp"],
-        actor=entry["actor"],
-        actor_id=entry["actor_id"],
-        remote_addr=entry["remote_addr"],
-        correlation_id=entry["correlation_id"],
-        raw=entry["raw"],
-        note=entry["note"],
-    )
+    return link_hash(entry["prev_hash"], content_digest(**entry))
 
 
 def _fields(entry: EntryData, ctx: AuditContext, ts: datetime) -> dict[str, Any]:
@@ -195,7 +190,7 @@ def _fields(entry: EntryData, ctx: AuditContext, ts: datetime) -> dict[str, Any]
 def _chain(rows: list[dict[str, Any]], prev: str) -> str:
     for row in rows:
         row["prev_hash"] = prev
-        row["hash"] = prev = stored_entry_hash(row)
+        row["hash"] = prev = link_hash(prev, content_digest(**row))
     return prev
 
 
@@ -256,11 +251,24 @@ def sql_record(entries: Iterable[EntryData], *, using: str = "default") -> int:
     ctx = get_context()
     ts = _timestamp()
     rows = [_fields(e, ctx, ts) for e in entries]
+    connection = connections[using]
     with transaction.atomic(using=using, savepoint=False):
-        _chain(rows, sql_chain_tip(using))
-        AuditEntry.objects.using(using).bulk_create(
-            [AuditEntry(**row) for row in rows], batch_size=_BULK_CHUNK
-        )
+        if connection.vendor == "postgresql":
+            # One round trip: audit_append() (migration 0002) takes the chain
+            # lock, reads the tip and inserts the batch, chaining each entry.
+            payload = [
+                {**row, "timestamp": _ts_text(ts), "digest": content_digest(**row)} for row in rows
+            ]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT audit_append(%s, %s, %s::jsonb)",
+                    [_PG_CHAIN_LOCK, GENESIS_HASH, json.dumps(payload, ensure_ascii=False)],
+                )
+        else:
+            _chain(rows, sql_chain_tip(using))
+            AuditEntry.objects.using(using).bulk_create(
+                [AuditEntry(**row) for row in rows], batch_size=_BULK_CHUNK
+            )
     return len(rows)
 
 

@@ -249,6 +249,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    # Its own throwaway database, never the test suite's.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = (
+        f"bench_{connection.settings_dict['NAME']}" if connection.vendor == "postgresql" else None
+    )
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         result = run(
