@@ -155,7 +155,7 @@ class AuditedDocumentQuerySet(QuerySet):
         return found
 
     def _after(self, query: Mapping, ids: list[Any], keys: list[str] | None) -> dict[Any, dict]:
-        """The updated documents: re-run the query, and look up by _id those it no longer matches."""
+        """The updated documents: re-run the query; look up by _id those it no longer matches."""
         wanted = set(ids)
         after = {k: v for k, v in self._fetch(query, keys).items() if k in wanted}
         missing = [i for i in ids if i not in after]
