@@ -281,6 +281,23 @@ def mongo_db():
     return get_db()
 
 
+MONGO_INDEXES = (
+    ([("model", 1), ("object_key", 1), ("timestamp", 1)], "audit_object_time"),
+    ([("actor", 1), ("timestamp", 1)], "audit_actor_time"),
+    ([("correlation_id", 1)], "audit_correlation"),
+    ([("timestamp", 1)], "audit_time"),
+    ([("model", 1), ("operation", 1), ("timestamp", 1)], "audit_model_op_time"),
+)
+_indexed: set[int] = set()
+
+
+def ensure_mongo_indexes() -> None:
+    """The same lookups as the relational table's indexes (idempotent)."""
+    collection = mongo_db()[MONGO_ENTRIES]
+    for keys, name in MONGO_INDEXES:
+        collection.create_index(keys, name=name)
+
+
 def mongo_record(entries: Iterable[EntryData]) -> int:
     """Append MongoDB entries to the chain right after the change they describe."""
     entries = list(entries)
@@ -289,6 +306,9 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
     from pymongo.errors import BulkWriteError, DuplicateKeyError
 
     db = mongo_db()
+    if id(db.client) not in _indexed:  # once per client: index creation is a round trip
+        ensure_mongo_indexes()
+        _indexed.add(id(db.client))
     collection, chain = db[MONGO_ENTRIES], db[MONGO_CHAIN]
     ctx = get_context()
     ts = _timestamp()
