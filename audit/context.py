@@ -93,9 +93,15 @@ def get_context() -> AuditContext:
     return AuditContext(ambient=True)
 
 
+def _setting_enabled() -> bool:
+    from django.conf import settings
+
+    return getattr(settings, "AUDIT_ENABLED", True)
+
+
 def is_enabled() -> bool:
     ctx = _current.get()
-    return ctx is None or ctx.enabled
+    return ctx.enabled if ctx is not None else _setting_enabled()
 
 
 class audit_context(ContextDecorator):  # noqa: N801 - used like contextlib helpers
@@ -127,7 +133,7 @@ class audit_context(ContextDecorator):  # noqa: N801 - used like contextlib help
     def _build(self) -> AuditContext:
         outer = _current.get()
         ctx = replace(outer) if outer is not None else AuditContext()
-        ctx.enabled = True if outer is None else outer.enabled
+        ctx.enabled = _setting_enabled() if outer is None else outer.enabled
         if self.user is not None:
             ctx.actor, ctx.actor_id = self.user.get_username(), self.user.pk
             ctx.user_loader = None
@@ -163,6 +169,7 @@ def request_context(
         correlation_id=correlation_id,
         remote_addr=remote_addr,
         user_loader=user_loader,
+        enabled=_setting_enabled(),
     )
     token = _current.set(ctx)
     try:

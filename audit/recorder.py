@@ -118,41 +118,36 @@ def _chain_key() -> bytes:
     return (getattr(settings, "AUDIT_CHAIN_KEY", "") or "").encode()
 
 
-def content_digest(
-    *,
-    model: str,
-    object_key: str,
-    operation: str,
-    changes: Any,
-    timestamp: datetime,
-    actor: str,
-    actor_id: int | None,
-    remote_addr: str | None,
-    correlation_id: str,
-    raw: bool,
-    note: str,
-    **ignored: Any,
-) -> str:
+CONTENT_KEYS = (
+    "model",
+    "object_key",
+    "operation",
+    "changes",
+    "timestamp",
+    "actor",
+    "actor_id",
+    "remote_addr",
+    "correlation_id",
+    "raw",
+    "note",
+)
+
+
+def content_json(entry: Mapping[str, Any]) -> str:
+    """The canonical JSON of an entry's content (what its digest covers)."""
+    content = {key: entry[key] for key in CONTENT_KEYS}
+    content["timestamp"] = _ts_text(entry["timestamp"])
+    content["raw"] = bool(entry["raw"])
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest(text: str) -> str:
+    return hmac.new(_chain_key(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def content_digest(entry: Mapping[str, Any]) -> str:
     """HMAC-SHA256 of an entry's content (keyed with AUDIT_CHAIN_KEY)."""
-    payload = json.dumps(
-        {
-            "model": model,
-            "key": object_key,
-            "op": operation,
-            "changes": changes,
-            "ts": _ts_text(timestamp),
-            "actor": actor,
-            "actor_id": actor_id,
-            "addr": remote_addr,
-            "corr": correlation_id,
-            "raw": bool(raw),
-            "note": note,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hmac.new(_chain_key(), payload.encode(), hashlib.sha256).hexdigest()
+    return _digest(content_json(entry))
 
 
 def link_hash(prev_hash: str, digest: str) -> str:
@@ -166,7 +161,7 @@ def link_hash(prev_hash: str, digest: str) -> str:
 
 def stored_entry_hash(entry: Mapping[str, Any]) -> str:
     """Recompute the hash of an entry as read back from either store."""
-    return link_hash(entry["prev_hash"], content_digest(**entry))
+    return link_hash(entry["prev_hash"], content_digest(entry))
 
 
 def _fields(entry: EntryData, ctx: AuditContext, ts: datetime) -> dict[str, Any]:
@@ -190,7 +185,7 @@ def _fields(entry: EntryData, ctx: AuditContext, ts: datetime) -> dict[str, Any]
 def _chain(rows: list[dict[str, Any]], prev: str) -> str:
     for row in rows:
         row["prev_hash"] = prev
-        row["hash"] = prev = link_hash(prev, content_digest(**row))
+        row["hash"] = prev = link_hash(prev, content_digest(row))
     return prev
 
 
@@ -256,13 +251,16 @@ def sql_record(entries: Iterable[EntryData], *, using: str = "default") -> int:
         if connection.vendor == "postgresql":
             # One round trip: audit_append() (migration 0002) takes the chain
             # lock, reads the tip and inserts the batch, chaining each entry.
-            payload = [
-                {**row, "timestamp": _ts_text(ts), "digest": content_digest(**row)} for row in rows
-            ]
+            # Each entry is serialized once: its canonical JSON is both what the
+            # digest covers and, with the digest appended, the function's input.
+            parts = []
+            for row in rows:
+                text = content_json(row)
+                parts.append(f'{text[:-1]},"digest":"{_digest(text)}"}}')
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT audit_append(%s, %s, %s::jsonb)",
-                    [_PG_CHAIN_LOCK, GENESIS_HASH, json.dumps(payload, ensure_ascii=False)],
+                    [_PG_CHAIN_LOCK, GENESIS_HASH, "[" + ",".join(parts) + "]"],
                 )
         else:
             _chain(rows, sql_chain_tip(using))

@@ -145,6 +145,8 @@ AUDIT_TRUSTED_PROXIES = env_list("AUDIT_TRUSTED_PROXIES", "")
 # Key of the entries' HMAC chain. With a key kept outside the database, someone
 # who can edit the database cannot rebuild a consistent chain after tampering.
 AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY", "")
+# Off only for an operator's deliberate unrecorded bulk work (and benchmarks).
+AUDIT_ENABLED = env_bool("AUDIT_ENABLED", True)
 
 # --- Security ----------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
