@@ -35,7 +35,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test.utils import (  # noqa: E402
     CaptureQueriesContext,
     setup_databases,
@@ -101,7 +101,12 @@ def _releases(package: Package, count: int, tag: str) -> list[Release]:
 
 
 def sql_single(n: int, tag: str) -> dict[str, float]:
-    times = {"save (create)": Timer(), "save (update)": Timer(), "delete": Timer()}
+    times = {
+        "save (create)": Timer(),
+        "save (update)": Timer(),
+        "save in atomic": Timer(),
+        "delete": Timer(),
+    }
     created = []
     for i in range(n):
         obj = Package(display_name=f"single-{tag}-{i}", summary="s")
@@ -110,6 +115,15 @@ def sql_single(n: int, tag: str) -> dict[str, float]:
     for obj in created:
         obj.summary = "changed"
         times["save (update)"](obj.save)
+
+    def save_in_transaction(obj: Package) -> None:
+        # What the admin and the services do: the transaction exists either way.
+        with transaction.atomic():
+            obj.save()
+
+    for obj in created:
+        obj.summary = "changed again"
+        times["save in atomic"](lambda obj=obj: save_in_transaction(obj))
     for obj in created:
         times["delete"](obj.delete)
     return {op: n / t.elapsed for op, t in times.items()}
