@@ -66,7 +66,12 @@ class AuditEntry(models.Model):
             models.Index(fields=["actor", "timestamp"], name="audit_actor_time"),
             models.Index(fields=["correlation_id"], name="audit_correlation"),
             models.Index(fields=["timestamp"], name="audit_time"),
-            models.Index(fields=["model", "operation", "timestamp"], name="audit_model_op_time"),
+            # The deleted-objects page; partial, so only deletions maintain it.
+            models.Index(
+                fields=["model", "-id"],
+                name="audit_deleted",
+                condition=models.Q(operation__in=["delete", "bulk_delete"]),
+            ),
         ]
 
     def __str__(self) -> str:

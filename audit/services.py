@@ -489,15 +489,14 @@ def object_restore(*, entry_id: int, user: Any = None) -> RestoreResult:
             f"{entry.model} {entry.object_key} has been deleted; restore it from the deleted "
             "objects view first."
         )
-    before = AuditEntry.objects.count()
+    own_entries = AuditEntry.objects.filter(model=entry.model, object_key=entry.object_key)
+    before = own_entries.count()  # the object's own history: an indexed, small count
     with audit_context(user=user, note=f"restore of entry #{entry_id}"), transaction.atomic():
         m2m = _assign(obj, state)
         obj.save()
         for name, ids in m2m.items():
             getattr(obj, name).set(ids)
-    return RestoreResult(
-        entry.model, entry.object_key, entry_id, AuditEntry.objects.count() > before
-    )
+    return RestoreResult(entry.model, entry.object_key, entry_id, own_entries.count() > before)
 
 
 def object_restore_deleted(*, entry_id: int, user: Any = None) -> RestoreResult:

@@ -226,9 +226,12 @@ class AuditedQuerySet(models.QuerySet):
         if not names or not objs:
             return {}
         attnames = [self.model._meta.get_field(n).attname for n in names]
-        condition = Q()
-        for obj in objs:
-            condition |= Q(**{a: getattr(obj, a) for a in attnames})
+        if len(attnames) == 1:
+            condition = Q(**{f"{attnames[0]}__in": {getattr(o, attnames[0]) for o in objs}})
+        else:
+            condition = Q()
+            for obj in objs:
+                condition |= Q(**{a: getattr(obj, a) for a in attnames})
         tracked = [f.attname for f in tracked_fields(self.model)]
         rows = self.model._base_manager.using(self.db).filter(condition).values("pk", *tracked)
         return {tuple(row[a] for a in attnames): row for row in rows}

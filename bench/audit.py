@@ -10,8 +10,11 @@ constant number per batch.
 
 Runs in a throwaway test database (``test_<name>``), created and dropped here.
 
-    uv run python bench/audit.py                   # defaults: 1000 single ops, 5 x 2000 bulk
+    uv run python bench/audit.py    # defaults: 1000 single ops, 500 document ops, 5 x 2000 bulk
     uv run python bench/audit.py --single 300 --batch 500 --batches 2 --json
+
+Off and on are interleaved (blocks of single operations, alternate batches),
+so load from other processes hits both sides alike.
 """
 
 from __future__ import annotations
@@ -79,14 +82,47 @@ class BenchResult:
     queries: list[QueryCount]
 
 
-class Timer:
-    def __init__(self) -> None:
-        self.elapsed = 0.0
+BLOCK = 20  # single ops alternate between the modes every BLOCK operations
 
-    def __call__(self, func: Callable[[], object]) -> None:
-        started = time.perf_counter()
-        func()
-        self.elapsed += time.perf_counter() - started
+
+def mode_context(mode: str):
+    return audit_disabled() if mode == "off" else audit_context(command="bench_audit")
+
+
+class Timers:
+    """Elapsed time and count per (operation, mode), measured interleaved.
+
+    The machine is shared: alternating the modes in small blocks makes load
+    changes hit both sides alike, which separate runs per mode do not.
+    """
+
+    def __init__(self) -> None:
+        self.elapsed: dict[tuple[str, str], float] = {}
+        self.count: dict[tuple[str, str], int] = {}
+
+    def run(self, op: str, mode: str, func: Callable[[], object], objects: int = 1) -> None:
+        with mode_context(mode):
+            started = time.perf_counter()
+            func()
+            elapsed = time.perf_counter() - started
+        key = (op, mode)
+        self.elapsed[key] = self.elapsed.get(key, 0.0) + elapsed
+        self.count[key] = self.count.get(key, 0) + objects
+
+    def rates(self) -> dict[str, tuple[int, float, float]]:
+        ops = dict.fromkeys(op for op, _ in self.elapsed)
+        return {
+            op: (
+                self.count[(op, "off")] + self.count[(op, "on")],
+                self.count[(op, "off")] / self.elapsed[(op, "off")],
+                self.count[(op, "on")] / self.elapsed[(op, "on")],
+            )
+            for op in ops
+        }
+
+
+def block_mode(i: int) -> str:
+    return "off" if (i // BLOCK) % 2 == 0 else "on"
 
 
 def _package(tag: str) -> Package:
@@ -100,86 +136,84 @@ def _releases(package: Package, count: int, tag: str) -> list[Release]:
     return items
 
 
-def sql_single(n: int, tag: str) -> dict[str, float]:
-    times = {
-        "save (create)": Timer(),
-        "save (update)": Timer(),
-        "save in atomic": Timer(),
-        "delete": Timer(),
-    }
-    created = []
-    for i in range(n):
-        obj = Package(display_name=f"single-{tag}-{i}", summary="s")
-        times["save (create)"](obj.save)
-        created.append(obj)
-    for obj in created:
+def sql_single(n: int, tag: str) -> Timers:
+    timers = Timers()
+    objs = [Package(display_name=f"single-{tag}-{i}", summary="s") for i in range(n)]
+    for i, obj in enumerate(objs):
+        timers.run("save (create)", block_mode(i), obj.save)
+    for i, obj in enumerate(objs):
         obj.summary = "changed"
-        times["save (update)"](obj.save)
+        timers.run("save (update)", block_mode(i), obj.save)
 
     def save_in_transaction(obj: Package) -> None:
         # What the admin and the services do: the transaction exists either way.
         with transaction.atomic():
             obj.save()
 
-    for obj in created:
+    for i, obj in enumerate(objs):
         obj.summary = "changed again"
-        times["save in atomic"](lambda obj=obj: save_in_transaction(obj))
-    for obj in created:
-        times["delete"](obj.delete)
-    return {op: n / t.elapsed for op, t in times.items()}
+        timers.run("save in atomic", block_mode(i), lambda obj=obj: save_in_transaction(obj))
+    for i, obj in enumerate(objs):
+        timers.run("delete", block_mode(i), obj.delete)
+    return timers
 
 
-def sql_bulk(batch: int, batches: int, tag: str) -> dict[str, float]:
-    times = {
-        "bulk_create": Timer(),
-        "queryset update": Timer(),
-        "bulk_update": Timer(),
-        "queryset delete": Timer(),
-    }
-    for b in range(batches):
+def sql_bulk(batch: int, batches: int, tag: str) -> Timers:
+    timers = Timers()
+    for b in range(batches * 2):
+        mode = "off" if b % 2 == 0 else "on"
         package = _package(f"{tag}-{b}")
         items = _releases(package, batch, f"{tag}{b}")
-        times["bulk_create"](lambda items=items: Release.objects.bulk_create(items))
+        timers.run("bulk_create", mode, lambda i=items: Release.objects.bulk_create(i), batch)
         qs = Release.objects.filter(package=package)
-        times["queryset update"](lambda qs=qs: qs.update(comment="bench"))
+        timers.run("queryset update", mode, lambda qs=qs: qs.update(comment="bench"), batch)
         for release in items:
             release.summary = "bulk"
-        times["bulk_update"](lambda items=items: Release.objects.bulk_update(items, ["summary"]))
-        times["queryset delete"](lambda qs=qs: qs.delete())
+        timers.run(
+            "bulk_update",
+            mode,
+            lambda i=items: Release.objects.bulk_update(i, ["summary"]),
+            batch,
+        )
+        timers.run("queryset delete", mode, lambda qs=qs: qs.delete(), batch)
         package.delete()
-    total = batch * batches
-    return {op: total / t.elapsed for op, t in times.items()}
+    return timers
 
 
-def mongo_single(n: int, tag: str) -> dict[str, float]:
-    times = {"save (create)": Timer(), "save (update)": Timer(), "delete": Timer()}
-    docs = []
-    for i in range(n):
-        doc = PackageDocument(name=f"single-{tag}-{i}", display_name="x", summary="s")
-        times["save (create)"](doc.save)
-        docs.append(doc)
-    for doc in docs:
+def mongo_single(n: int, tag: str) -> Timers:
+    timers = Timers()
+    docs = [
+        PackageDocument(name=f"single-{tag}-{i}", display_name="x", summary="s") for i in range(n)
+    ]
+    for i, doc in enumerate(docs):
+        timers.run("save (create)", block_mode(i), doc.save)
+    for i, doc in enumerate(docs):
         doc.summary = "changed"
-        times["save (update)"](doc.save)
-    for doc in docs:
-        times["delete"](doc.delete)
-    return {op: n / t.elapsed for op, t in times.items()}
+        timers.run("save (update)", block_mode(i), doc.save)
+    for i, doc in enumerate(docs):
+        timers.run("delete", block_mode(i), doc.delete)
+    return timers
 
 
-def mongo_bulk(batch: int, batches: int, tag: str) -> dict[str, float]:
-    times = {"insert": Timer(), "queryset update": Timer(), "queryset delete": Timer()}
-    for b in range(batches):
+def mongo_bulk(batch: int, batches: int, tag: str) -> Timers:
+    timers = Timers()
+    for b in range(batches * 2):
+        mode = "off" if b % 2 == 0 else "on"
         package = f"bulk-{tag}-{b}"
         docs = [
             ReleaseDocument(id=f"{package}=={i}", package=package, version=str(i), sort_key="k")
             for i in range(batch)
         ]
-        times["insert"](lambda docs=docs: ReleaseDocument.objects.insert(docs, load_bulk=False))
+        timers.run(
+            "insert",
+            mode,
+            lambda d=docs: ReleaseDocument.objects.insert(d, load_bulk=False),
+            batch,
+        )
         qs = ReleaseDocument.objects(package=package)
-        times["queryset update"](lambda qs=qs: qs.update(set__yanked=True))
-        times["queryset delete"](lambda qs=qs: qs.delete())
-    total = batch * batches
-    return {op: total / t.elapsed for op, t in times.items()}
+        timers.run("queryset update", mode, lambda qs=qs: qs.update(set__yanked=True), batch)
+        timers.run("queryset delete", mode, lambda qs=qs: qs.delete(), batch)
+    return timers
 
 
 def query_counts(small: int, large: int) -> list[QueryCount]:
@@ -219,36 +253,20 @@ def query_counts(small: int, large: int) -> list[QueryCount]:
     return results
 
 
-def run(*, single: int, mongo_single_n: int, batch: int, batches: int, rounds: int) -> BenchResult:
-    measures: dict[tuple[str, str, str], list[float]] = {}
-    objects: dict[tuple[str, str, str], int] = {}
-
-    def record(store: str, kind: str, n: int, mode: str, values: dict[str, float]) -> None:
-        for op, rate in values.items():
-            key = (store, kind, op)
-            objects[key] = n
-            measures.setdefault(key, [0.0, 0.0])
-            index = 0 if mode == "off" else 1
-            measures[key][index] = max(measures[key][index], rate)  # best of rounds
-
-    for r in range(rounds):
-        # Alternate the order so warm-up and cache effects do not favour one mode.
-        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
-            tag = f"{r}{mode}"
-            ctx = audit_disabled() if mode == "off" else audit_context(command="bench_audit")
-            with ctx:
-                record("sql", "single", single, mode, sql_single(single, tag))
-                record("sql", "bulk", batch * batches, mode, sql_bulk(batch, batches, tag))
-                record("mongo", "single", mongo_single_n, mode, mongo_single(mongo_single_n, tag))
-                record("mongo", "bulk", batch * batches, mode, mongo_bulk(batch, batches, tag))
-    result = [
-        Measure(store, kind, op, objects[(store, kind, op)], off, on)
-        for (store, kind, op), (off, on) in measures.items()
-    ]
+def run(*, single: int, mongo_single_n: int, batch: int, batches: int) -> BenchResult:
+    measures = []
+    for store, kind, timers in (
+        ("sql", "single", sql_single(single, "s")),
+        ("sql", "bulk", sql_bulk(batch, batches, "b")),
+        ("mongo", "single", mongo_single(mongo_single_n, "s")),
+        ("mongo", "bulk", mongo_bulk(batch, batches, "b")),
+    ):
+        for op, (objects, off, on) in timers.rates().items():
+            measures.append(Measure(store, kind, op, objects, off, on))
     return BenchResult(
         database=connection.vendor,
         mongodb="embedded (mongomock)" if settings.MONGODB_EMBEDDED else "server",
-        measures=result,
+        measures=measures,
         queries=query_counts(max(batch // 20, 10), batch),
     )
 
@@ -259,7 +277,6 @@ def main() -> None:
     parser.add_argument("--mongo-single", type=int, default=500, help="single-object ops (Mongo)")
     parser.add_argument("--batch", type=int, default=2000, help="objects per bulk batch")
     parser.add_argument("--batches", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2, help="best of N rounds per mode")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -274,7 +291,6 @@ def main() -> None:
             mongo_single_n=args.mongo_single,
             batch=args.batch,
             batches=args.batches,
-            rounds=args.rounds,
         )
     finally:
         teardown_databases(old_config, verbosity=0)
