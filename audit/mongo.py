@@ -280,16 +280,17 @@ class AuditedDocumentQuerySet(QuerySet):
             )
         queryset = self.clone()
         before = queryset._fetch(queryset._query, None)
-        ids = list(before)
-        deleted = 0
-        for start in range(0, len(ids), _CHUNK):
-            # The query first: a document added since the read is not deleted unrecorded.
-            chunk = {"$and": [queryset._query, {"_id": {"$in": ids[start : start + _CHUNK]}}]}
-            deleted += queryset._collection.delete_many(chunk).deleted_count
-        mongo_record(
-            [
-                _entry(document, _id, Operation.BULK_DELETE, doc_changes(doc, None))
-                for _id, doc in before.items()
-            ]
-        )
+        # The same delete as MongoEngine's (by query: fast everywhere, where an
+        # _id list is not on the in-process store). Without a transaction a
+        # document inserted between the read and the delete would go unnamed:
+        # the count says so in an extra entry rather than passing silently.
+        deleted = queryset._collection.delete_many(queryset._query).deleted_count
+        entries = [
+            _entry(document, _id, Operation.BULK_DELETE, doc_changes(doc, None))
+            for _id, doc in before.items()
+        ]
+        if deleted > len(before):
+            surplus = {"unrecorded_deletes": [None, deleted - len(before)]}
+            entries.append(_entry(document, "*", Operation.BULK_DELETE, surplus))
+        mongo_record(entries)
         return deleted

@@ -318,7 +318,7 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
             row["_id"] = seq + offset
         _chain(pending, prev)
         try:
-            collection.insert_many(pending, ordered=True)
+            collection.insert_many([_stored(row) for row in pending], ordered=True)
         except BulkWriteError as exc:
             # Another writer took these positions: keep what went in, re-read the
             # tip (the hint may lag behind that writer) and chain the rest after it.
@@ -336,6 +336,17 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
             upsert=True,
         )
     return len(entries)
+
+
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    # Changes are kept as their JSON text: read back, they hash exactly as
+    # written (no BSON type drift), and nothing queries inside them.
+    return {**row, "changes": json.dumps(row["changes"], sort_keys=True, ensure_ascii=False)}
+
+
+def mongo_entry_changes(doc: Mapping[str, Any]) -> dict[str, Any]:
+    changes = doc.get("changes")
+    return json.loads(changes) if isinstance(changes, str) else changes
 
 
 def _mongo_tip(collection, *, after: int) -> tuple[int, str]:

@@ -25,6 +25,7 @@ from audit.recorder import (
     EntryData,
     json_safe,
     mongo_db,
+    mongo_entry_changes,
     mongo_record,
     sql_chain_tip,
     sql_record,
@@ -78,7 +79,9 @@ def _sql_entry(row: Mapping[str, Any]) -> TimelineEntry:
 
 
 def _mongo_entry(doc: Mapping[str, Any]) -> TimelineEntry:
-    return TimelineEntry(store=MONGO_STORE, id=doc["_id"], **{k: doc.get(k) for k in ENTRY_FIELDS})
+    fields = {k: doc.get(k) for k in ENTRY_FIELDS}
+    fields["changes"] = mongo_entry_changes(doc)
+    return TimelineEntry(store=MONGO_STORE, id=doc["_id"], **fields)
 
 
 # --- which model a name means ------------------------------------------------------
@@ -339,7 +342,9 @@ def _mongo_rows() -> Iterator[dict[str, Any]]:
         if not docs:
             return
         for doc in docs:
-            yield {"id": doc["_id"], **{k: doc.get(k) for k in ENTRY_FIELDS}}
+            row = {"id": doc["_id"], **{k: doc.get(k) for k in ENTRY_FIELDS}}
+            row["changes"] = mongo_entry_changes(doc)
+            yield row
         last = docs[-1]["_id"]
 
 
@@ -357,7 +362,7 @@ def _mongo_anchor() -> str | None:
     prune = mongo_db()[MONGO_ENTRIES].find_one(
         {"operation": Operation.PRUNE.value}, sort=[("_id", -1)]
     )
-    return prune["changes"].get("anchor_prev_hash") if prune else None
+    return mongo_entry_changes(prune).get("anchor_prev_hash") if prune else None
 
 
 def audit_chain_verify(*, stores: Iterable[str] = (SQL_STORE, MONGO_STORE)) -> ChainReport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEntry
-from audit.recorder import MONGO_ENTRIES, mongo_db
+from audit.recorder import MONGO_ENTRIES, mongo_db, mongo_entry_changes
 from catalog.models import Package, Release
 
 
@@ -14,7 +14,11 @@ def sql_entries(**filters) -> list[AuditEntry]:
 
 
 def mongo_entries(**filters) -> list[dict]:
-    return list(mongo_db()[MONGO_ENTRIES].find(filters).sort("_id", 1))
+    """Document-store entries, their stored JSON changes decoded."""
+    entries = list(mongo_db()[MONGO_ENTRIES].find(filters).sort("_id", 1))
+    for entry in entries:
+        entry["changes"] = mongo_entry_changes(entry)
+    return entries
 
 
 @pytest.fixture

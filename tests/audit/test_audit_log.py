@@ -133,7 +133,8 @@ def test_verify_chain_catches_removed_and_edited_document_entries():
     with pytest.raises(CommandError, match=r"mongo chain broken at entry #3: .*removed"):
         run("--verify-chain", "--store", "mongo")
 
-    entries.update_one({"_id": 1}, {"$set": {"changes.display_name": [None, "forged"]}})
+    forged = json.dumps({"display_name": [None, "forged"]})
+    entries.update_one({"_id": 1}, {"$set": {"changes": forged}})
     with pytest.raises(CommandError, match=r"mongo chain broken at entry #1: .*edited"):
         run("--verify-chain", "--store", "mongo")
 
