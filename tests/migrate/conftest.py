@@ -55,6 +55,12 @@ def build_catalog(*, packages: int = 6, releases: int = 4, files: int = 2) -> No
                 )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default hasher is slow on purpose; these tests only need some hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def catalog(db):
     build_catalog()
