@@ -9,6 +9,10 @@ Shaped for the pages that read them, not copied table by table:
   so they are not embedded), files embedded; ``_id`` is ``<package>==<version>``.
 - ``users``: profile fields only; the password hash only when asked for.
 
+``checksum`` is the SHA-256 of the rest of the document (``mapping.document_checksum``),
+written by the migration and the live sync, so a re-run compares checksums and
+writes only documents whose content changed.
+
 ``sql_id`` keeps the relational primary key: the reverse migration and the
 verifier use it, and incremental runs use it as the tie-breaker of the
 (updated, primary key) high-water mark.
@@ -62,6 +66,7 @@ class PackageDocument(Document):
     last_serial = fields.IntField(default=0)
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
+    checksum = fields.StringField()
 
     meta = {
         "collection": "packages",
@@ -106,6 +111,7 @@ class ReleaseDocument(Document):
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
     files = fields.ListField(fields.EmbeddedDocumentField(FileEmbed))
+    checksum = fields.StringField()
 
     meta = {
         "collection": "releases",
@@ -136,6 +142,7 @@ class UserDocument(Document):
     updated = fields.DateTimeField(null=True)
     # Only present when the operator copies credentials explicitly.
     password = fields.StringField(null=True)
+    checksum = fields.StringField()
 
     meta = {
         "collection": "users",
