@@ -42,7 +42,7 @@ def test_markdown_renders_gfm():
 def test_rst_is_rendered_and_sanitized():
     source = (
         "Title\n=====\n\n*emphasis* and `a link <javascript:alert(1)>`_\n\n"
-        '`ok <https://example.org>`_\n'
+        "`ok <https://example.org>`_\n"
     )
     html = description_render(source, "text/x-rst")
     assert "<em>emphasis</em>" in html and 'href="https://example.org"' in html
