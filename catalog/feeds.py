@@ -58,8 +58,6 @@ class NewestPackagesFeed(Feed):
 
 
 class PackageReleasesFeed(Feed):
-    description_template = None
-
     def get_object(self, request, name: str):
         try:
             return selectors.package_releases_list(name=canonicalize_name(name), limit=FEED_LENGTH)

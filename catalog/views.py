@@ -225,6 +225,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S") if value else None
 
 
+def _iso_ms(value: datetime | None) -> str | None:
+    # Milliseconds: what MongoDB keeps, so both stores give the same answer.
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}000Z"
+
+
 def _file_json(row: FileRow, *, yanked: bool, yanked_reason: str) -> dict:
     return {
         "comment_text": "",
@@ -238,9 +245,7 @@ def _file_json(row: FileRow, *, yanked: bool, yanked_reason: str) -> dict:
         "requires_python": row.requires_python or None,
         "size": row.size,
         "upload_time": _iso(row.upload_time),
-        "upload_time_iso_8601": row.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if row.upload_time
-        else None,
+        "upload_time_iso_8601": _iso_ms(row.upload_time),
         "url": row.url,
         "yanked": yanked,
         "yanked_reason": yanked_reason or None,
@@ -405,9 +410,7 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
                 "requires-python": f.requires_python or None,
                 "yanked": (f.yanked_reason or True) if f.yanked else False,
                 "size": f.size,
-                "upload-time": f.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                if f.upload_time
-                else None,
+                "upload-time": _iso_ms(f.upload_time),
             }
             for f in project.files
         ],
