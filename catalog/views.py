@@ -30,6 +30,8 @@ from catalog.selectors.types import (
     FileRow,
     NotFound,
     PackageDetail,
+    ReleaseDetail,
+    ReleaseRow,
     SearchQuery,
 )
 from catalog.versions import canonicalize_name
@@ -232,7 +234,7 @@ def _iso_ms(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}000Z"
 
 
-def _file_json(row: FileRow, *, yanked: bool, yanked_reason: str) -> dict:
+def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
     return {
         "comment_text": "",
         "digests": {"md5": row.md5, "sha256": row.sha256},
@@ -242,13 +244,14 @@ def _file_json(row: FileRow, *, yanked: bool, yanked_reason: str) -> dict:
         "md5_digest": row.md5,
         "packagetype": row.packagetype,
         "python_version": row.python_version,
-        "requires_python": row.requires_python or None,
+        # PyPI gives each file its release's Requires-Python.
+        "requires_python": row.requires_python or release.requires_python or None,
         "size": row.size,
         "upload_time": _iso(row.upload_time),
         "upload_time_iso_8601": _iso_ms(row.upload_time),
         "url": row.url,
-        "yanked": yanked,
-        "yanked_reason": yanked_reason or None,
+        "yanked": release.yanked,
+        "yanked_reason": release.yanked_reason or None,
     }
 
 
@@ -266,7 +269,6 @@ def package_json(request: HttpRequest, name: str, version: str | None = None) ->
         return not_found(request, str(exc))
     detail = data.package
     release = detail.release
-    flags = {r.version: (r.yanked, r.yanked_reason) for r in detail.releases}
     package_url = request.build_absolute_uri(reverse("catalog:package", args=[name]))
     info = {
         "author": detail.author,
@@ -304,20 +306,10 @@ def package_json(request: HttpRequest, name: str, version: str | None = None) ->
     if version is None:
         # PyPI lists every release (oldest first) only on the project URL.
         body["releases"] = {
-            r.version: [
-                _file_json(f, yanked=flags[r.version][0], yanked_reason=flags[r.version][1])
-                for f in data.files[r.version]
-            ]
+            r.version: [_file_json(f, release=r) for f in data.files[r.version]]
             for r in reversed(detail.releases)
         }
-    body["urls"] = (
-        [
-            _file_json(f, yanked=release.yanked, yanked_reason=release.yanked_reason)
-            for f in release.files
-        ]
-        if release
-        else []
-    )
+    body["urls"] = [_file_json(f, release=release) for f in release.files] if release else []
     response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
     response["Access-Control-Allow-Origin"] = "*"
     return _last_modified(response, detail.last_modified)

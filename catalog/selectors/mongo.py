@@ -43,6 +43,7 @@ HISTORY_PROJECTION = {
     "yanked_reason": 1,
     "created": 1,
     "updated": 1,
+    "requires_python": 1,
 }
 NEWEST_FIRST = [("sort_key", -1), ("sql_id", -1)]
 
@@ -93,6 +94,7 @@ def _release_row(doc: dict[str, Any]) -> ReleaseRow:
         yanked_reason=doc.get("yanked_reason") or "",
         created=doc.get("created"),
         updated=doc.get("updated"),
+        requires_python=doc.get("requires_python") or "",
     )
 
 

@@ -180,7 +180,15 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
         ReleaseRow(*row)
         for row in Release.objects.filter(package=package)
         .order_by("-sort_key", "-id")
-        .values_list("version", "is_prerelease", "yanked", "yanked_reason", "created", "updated")
+        .values_list(
+            "version",
+            "is_prerelease",
+            "yanked",
+            "yanked_reason",
+            "created",
+            "updated",
+            "requires_python",
+        )
     ]
     default = default_version(releases)
     shown = version or default

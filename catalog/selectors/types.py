@@ -54,6 +54,7 @@ class ReleaseRow:
     yanked_reason: str
     created: datetime | None
     updated: datetime | None = None
+    requires_python: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.management import call_command
+
+from catalog.models import Classifier, License, Maintainer, Package, Release
+from tests.web.conftest import fill_mongo
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 PIP_ACCEPT = (
@@ -128,3 +132,21 @@ def test_simple_redirects_and_plain_text_404(client, backend):
     assert response.status_code == 404
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response.content.decode() == "404 Not Found: no package named 'nope'\n"
+
+
+@pytest.mark.parametrize("source", ["demo-pkg", "other"])
+def test_json_api_output_imports_back_into_an_empty_catalog(client, backend, tmp_path, source):
+    exported = client.get(f"/pypi/{source}/json").json()
+    path = tmp_path / f"{source}.json"
+    path.write_text(json.dumps(exported))
+    Package.objects.all().delete()
+    License.objects.all().delete()
+    Classifier.objects.all().delete()
+    assert not Release.objects.exists() and not Maintainer.objects.exists()
+
+    call_command("import_pypi", str(path))
+
+    if backend == "mongo":
+        fill_mongo()
+    again = client.get(f"/pypi/{source}/json").json()
+    assert again == exported
