@@ -17,7 +17,7 @@ HOSTILE_MARKDOWN = """# Demo package
 A **friendly** description.
 
 <script>alert("xss")</script>
-<img src="x.png" onerror="alert(1)">
+<img src="https://example.invalid/x.png" onerror="alert(1)">
 [click me](javascript:alert(2))
 <a href="https://example.org/docs" onclick="steal()">docs</a>
 """
