@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
@@ -25,6 +26,9 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:user", args=[self.username])
 
 
 class License(models.Model):
@@ -108,6 +112,9 @@ class Package(models.Model):
             self.name = canonicalize_name(self.display_name)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:package", args=[self.name])
+
 
 class Maintainer(models.Model):
     class Role(models.TextChoices):
@@ -170,6 +177,9 @@ class Release(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.compute_version_fields()
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:release", args=[self.package.name, self.version])
 
     def compute_version_fields(self) -> None:
         parsed = parse_version(self.version)
