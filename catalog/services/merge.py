@@ -39,7 +39,7 @@ from typing import Any, Literal
 from bson import json_util
 from bson.json_util import JSONOptions
 from mongoengine.connection import get_db
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from catalog.versions import canonicalize_name
@@ -49,6 +49,10 @@ NORMALIZATIONS = ("none", "canonical-name", "lowercase")
 PROVENANCE = "provenance"
 EXISTING = "(existing)"
 DEFAULT_CONFLICTS_COLLECTION = "merge_conflicts"
+# Target lookups cover this many write batches; collection sources are read
+# in batches of READ_BATCH documents (each a bounded _id range query).
+LOOKUP_BATCHES = 10
+READ_BATCH = 10_000
 
 Policy = Literal["replace", "keep_existing", "merge", "fail", "newest", "priority"]
 Document = dict[str, Any]
@@ -127,7 +131,7 @@ def _mongo_records(spec: SourceSpec, *, batch_size: int) -> Iterator[_Record]:
     from catalog.services.offline import collection_walk
 
     collection = get_db()[spec.location]
-    for batch in collection_walk(collection, batch_size=batch_size):
+    for batch in collection_walk(collection, batch_size=max(batch_size, READ_BATCH)):
         for doc in batch:
             yield _Record(spec.name, f"_id {doc['_id']!r}", doc)
 
@@ -514,10 +518,14 @@ def sources_merge(
 
     db = get_db()
     target = db[into]
-    keys = list(groups)
+    keys = _sorted_keys(groups)
+    existing: dict[tuple, Document] = {}
     for start in range(0, len(keys), batch_size):
         batch_keys = keys[start : start + batch_size]
-        existing = _existing_documents(target, key, batch_keys)
+        if start % (batch_size * LOOKUP_BATCHES) == 0:
+            existing = _existing_documents(
+                target, key, keys[start : start + batch_size * LOOKUP_BATCHES]
+            )
         writes, conflict_writes = [], []
         for key_values in batch_keys:
             contributions = groups[key_values]
@@ -570,12 +578,7 @@ def sources_merge(
                     action = "update"
                 if action != "unchanged":
                     merged[PROVENANCE] = {"sources": merged_sources, "policy": policy, "at": now}
-                    selector = (
-                        {"_id": merged["_id"]}
-                        if "_id" in merged
-                        else {k: v for k, v in zip(key, key_values, strict=True)}
-                    )
-                    writes.append((label, ReplaceOne(selector, merged, upsert=True)))
+                    writes.append((label, _write_operation(action, merged, key, key_values)))
             result.changes.append(Change(key=label, action=action, fields=changed))
             outcome = _OUTCOME_COUNTER[action]
             setattr(result.totals, outcome, getattr(result.totals, outcome) + 1)
@@ -633,18 +636,50 @@ def _contribution(
     return _Keyed(tuple(values), contribution), None
 
 
-def _existing_documents(target, key: list[str], batch_keys: list[tuple]) -> dict[tuple, Document]:
-    if len(key) == 1:
-        query = {key[0]: {"$in": [k[0] for k in batch_keys]}}
+def _sorted_keys(groups: dict[tuple, Any]) -> list[tuple]:
+    """Keys in first-field order when that field has one type (so lookups can be ranges)."""
+    keys = list(groups)
+    first_types = {type(k[0]) for k in keys}
+    if len(first_types) == 1 and first_types <= {str, int}:
+        keys.sort(key=lambda k: k[0])
+    return keys
+
+
+def _existing_documents(target, key: list[str], chunk: list[tuple]) -> dict[tuple, Document]:
+    """The target's documents for a chunk of keys.
+
+    Sorted string or integer keys are read as one range on the first key
+    field (an index range scan; documents in the range that no source has are
+    ignored): the embedded store evaluates ``$in`` per document against the
+    whole list, which made large merges quadratic.
+    """
+    first = [k[0] for k in chunk]
+    if all(isinstance(v, str) for v in first) or all(isinstance(v, int) for v in first):
+        query = {key[0]: {"$gte": min(first), "$lte": max(first)}}
+    elif len(key) == 1:
+        query = {key[0]: {"$in": first}}
     else:
-        query = {"$or": [dict(zip(key, k, strict=True)) for k in batch_keys]}
+        query = {"$or": [dict(zip(key, k, strict=True)) for k in chunk]}
+    wanted = set(chunk)
     found: dict[tuple, Document] = {}
     for doc in target.find(query):
-        found.setdefault(tuple(doc.get(f) for f in key), doc)
+        values = tuple(doc.get(f) for f in key)
+        if values in wanted:
+            found.setdefault(values, doc)
     return found
 
 
-def _bulk_write(target, writes: list[tuple[str, ReplaceOne]], result: MergeResult) -> int:
+def _write_operation(action: str, merged: Document, key: list[str], key_values: tuple):
+    if action == "insert":
+        # Not an upsert: a document that appeared since the lookup fails
+        # (reported) instead of being overwritten unseen.
+        return InsertOne(merged)
+    if "_id" in merged:
+        return ReplaceOne({"_id": merged["_id"]}, merged, upsert=True)
+    return ReplaceOne(dict(zip(key, key_values, strict=True)), merged, upsert=True)
+
+
+def _bulk_write(target, writes: list[tuple[str, Any]], result: MergeResult) -> int:
     if not writes:
         return 0
     try:
@@ -655,4 +690,4 @@ def _bulk_write(target, writes: list[tuple[str, ReplaceOne]], result: MergeResul
             result.malformed.append(MalformedRecord(result.into, f"key {label!r}", error["errmsg"]))
             result.totals.failed += 1
         return len(writes) - len(exc.details.get("writeErrors", []))
-    return outcome.upserted_count + outcome.modified_count
+    return outcome.inserted_count + outcome.upserted_count + outcome.modified_count

@@ -165,8 +165,11 @@ def package_stats_compute(releases: list[Document]) -> Document:
 def _package_stats_plan(batch: list[Document], *, db) -> BatchPlan:
     plan = BatchPlan()
     by_package: dict[str, list[Document]] = defaultdict(list)
-    names = [doc["_id"] for doc in batch]
-    for release in db.releases.find({"package": {"$in": names}}, _RELEASE_PROJECTION):
+    # The batch is in _id order, so its releases are one range of the
+    # (package, sort_key) index; releases of packages outside the batch
+    # (skipped by --where) are ignored.
+    in_range = {"package": {"$gte": batch[0]["_id"], "$lte": batch[-1]["_id"]}}
+    for release in db.releases.find(in_range, _RELEASE_PROJECTION):
         by_package[release["package"]].append(release)
     for doc in batch:
         changed = _changed(doc, package_stats_compute(by_package[doc["_id"]]))
