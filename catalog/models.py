@@ -13,6 +13,8 @@ NAME_MAX_LENGTH = 200
 VERSION_MAX_LENGTH = 100
 SUMMARY_MAX_LENGTH = 512
 URL_MAX_LENGTH = 500
+PEOPLE_MAX_LENGTH = 1024
+KEYWORDS_MAX_LENGTH = 1024
 
 
 class User(AbstractUser):
@@ -66,14 +68,17 @@ class Package(models.Model):
     summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
     description = models.TextField(blank=True)
     description_content_type = models.CharField(max_length=128, blank=True)
-    keywords = models.CharField(max_length=1000, blank=True)
+    keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True)
     home_page = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
     docs_url = models.URLField("documentation URL", max_length=URL_MAX_LENGTH, blank=True)
     project_urls = models.JSONField(default=dict, blank=True)
-    author = models.CharField(max_length=255, blank=True)
-    author_email = models.CharField(max_length=255, blank=True)
-    maintainer = models.CharField("maintainer (as published)", max_length=255, blank=True)
-    maintainer_email = models.CharField(max_length=255, blank=True)
+    # PyPI allows long author lists in these; 1024 covers what it publishes.
+    author = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True)
+    author_email = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True)
+    maintainer = models.CharField(
+        "maintainer (as published)", max_length=PEOPLE_MAX_LENGTH, blank=True
+    )
+    maintainer_email = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True)
     license = models.ForeignKey(
         License, null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
     )

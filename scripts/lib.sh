@@ -70,5 +70,7 @@ start_postgres() {
             -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
             start >/dev/null
     fi
-    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/${PYINDEX_PG_DB:-pyindex}"
+    local db="${PYINDEX_PG_DB:-pyindex}"
+    "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db" 2>/dev/null || true
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/$db"
 }

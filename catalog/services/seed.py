@@ -1,0 +1,573 @@
+"""A deterministic, realistic synthetic catalog for development, tests and benchmarks.
+
+Same ``seed``, same catalog: every name, version, date, size and digest comes
+from one ``random.Random(seed)``. Rows are written with ``bulk_create`` in
+batches inside one transaction, so 100,000 releases take seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from catalog.models import (
+    Classifier,
+    License,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    User,
+)
+from catalog.versions import canonicalize_name, parse_version
+
+LICENSES = [
+    ("MIT License", "MIT", "License :: OSI Approved :: MIT License"),
+    ("BSD License", "BSD-3-Clause", "License :: OSI Approved :: BSD License"),
+    ("Apache Software License", "Apache-2.0", "License :: OSI Approved :: Apache Software License"),
+    (
+        "GNU General Public License v3 (GPLv3)",
+        "GPL-3.0-only",
+        "License :: OSI Approved :: GNU General Public License v3 (GPLv3)",
+    ),
+    (
+        "GNU Lesser General Public License v3 (LGPLv3)",
+        "LGPL-3.0-only",
+        "License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)",
+    ),
+    (
+        "Mozilla Public License 2.0 (MPL 2.0)",
+        "MPL-2.0",
+        "License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)",
+    ),
+    ("ISC License (ISCL)", "ISC", "License :: OSI Approved :: ISC License (ISCL)"),
+    (
+        "Python Software Foundation License",
+        "PSF-2.0",
+        "License :: OSI Approved :: Python Software Foundation License",
+    ),
+    (
+        "The Unlicense (Unlicense)",
+        "Unlicense",
+        "License :: OSI Approved :: The Unlicense (Unlicense)",
+    ),
+    ("Proprietary", "", "License :: Other/Proprietary License"),
+]
+LICENSE_WEIGHTS = [40, 18, 20, 6, 3, 3, 3, 2, 2, 3]
+
+STATUS = [
+    "Development Status :: 3 - Alpha",
+    "Development Status :: 4 - Beta",
+    "Development Status :: 5 - Production/Stable",
+    "Development Status :: 6 - Mature",
+]
+PYTHONS = [f"Programming Language :: Python :: 3.{minor}" for minor in range(6, 14)]
+TOPICS = [
+    "Topic :: Software Development :: Libraries :: Python Modules",
+    "Topic :: Internet :: WWW/HTTP",
+    "Topic :: Internet :: WWW/HTTP :: Dynamic Content",
+    "Topic :: Scientific/Engineering",
+    "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    "Topic :: Database",
+    "Topic :: System :: Networking",
+    "Topic :: Software Development :: Testing",
+    "Topic :: Text Processing :: Markup",
+    "Topic :: Utilities",
+]
+FRAMEWORKS = [
+    "Framework :: Django",
+    "Framework :: Django :: 5.2",
+    "Framework :: Flask",
+    "Framework :: Pytest",
+    "Framework :: AsyncIO",
+]
+AUDIENCES = [
+    "Intended Audience :: Developers",
+    "Intended Audience :: Science/Research",
+    "Intended Audience :: System Administrators",
+]
+OTHER = [
+    "Operating System :: OS Independent",
+    "Programming Language :: Python :: 3",
+    "Programming Language :: Python :: 3 :: Only",
+    "Programming Language :: Python :: Implementation :: CPython",
+    "Programming Language :: Python :: Implementation :: PyPy",
+    "Typing :: Typed",
+]
+
+WORDS_A = [
+    "fast",
+    "py",
+    "simple",
+    "async",
+    "django",
+    "flask",
+    "data",
+    "micro",
+    "open",
+    "deep",
+    "tiny",
+    "smart",
+    "hyper",
+    "easy",
+    "secure",
+    "cloud",
+    "geo",
+    "text",
+    "net",
+    "super",
+]
+WORDS_B = [
+    "json",
+    "http",
+    "cache",
+    "auth",
+    "parser",
+    "config",
+    "queue",
+    "stats",
+    "image",
+    "crypto",
+    "sql",
+    "mongo",
+    "graph",
+    "yaml",
+    "xml",
+    "log",
+    "test",
+    "cli",
+    "retry",
+    "schema",
+    "time",
+    "units",
+    "mail",
+    "search",
+]
+WORDS_C = ["", "", "", "tools", "utils", "kit", "lib", "core", "client", "server", "plus", "extras"]
+FIRST = [
+    "Ada",
+    "Grace",
+    "Linus",
+    "Guido",
+    "Barbara",
+    "Ken",
+    "Dennis",
+    "Margaret",
+    "Alan",
+    "Katherine",
+    "Tim",
+    "Brett",
+    "Carol",
+    "Raymond",
+    "Yuki",
+    "Amara",
+    "Chen",
+    "Priya",
+    "Olu",
+    "Sofia",
+]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Rossum",
+    "Liskov",
+    "Thompson",
+    "Ritchie",
+    "Hamilton",
+    "Turing",
+    "Johnson",
+    "Peters",
+    "Cannon",
+    "Willing",
+    "Hettinger",
+    "Tanaka",
+    "Okafor",
+    "Wei",
+    "Patel",
+    "Adeyemi",
+    "Rossi",
+]
+
+LEGACY_SCHEMES = [
+    lambda rng, i: f"{2001 + i // 4}{'abcd'[i % 4]}",
+    lambda rng, i: f"0.{i}-SNAPSHOT",
+    lambda rng, i: f"r{100 + i * 7}",
+    lambda rng, i: f"0.{i}.x-dev-build",
+]
+
+DESCRIPTION_MD = """# {display}
+
+{summary}.
+
+## Installation
+
+```console
+$ pip install {name}
+```
+
+## Usage
+
+```python
+import {module}
+
+client = {module}.Client(timeout=30)
+print(client.{verb}("example"))
+```
+
+## Features
+
+- {feature1}
+- {feature2}
+- Works on Python {python} and newer
+
+See the [documentation]({docs}) for details.
+"""
+
+DESCRIPTION_RST = """{display}
+{underline}
+
+{summary}.
+
+Installation
+------------
+
+.. code-block:: console
+
+    $ pip install {name}
+
+Usage
+-----
+
+.. code-block:: python
+
+    import {module}
+    {module}.{verb}("example")
+
+* {feature1}
+* {feature2}
+
+Documentation: `{docs} <{docs}>`_
+"""
+
+FEATURES = [
+    "zero dependencies",
+    "type hints throughout",
+    "streaming API",
+    "thread safe",
+    "pluggable backends",
+    "100% test coverage",
+    "async support",
+    "small memory footprint",
+]
+VERBS = ["fetch", "parse", "load", "render", "check", "encode", "run"]
+
+BASE_DATE = datetime(2008, 1, 1, tzinfo=UTC)
+END_DATE = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@dataclass
+class SeedResult:
+    users: int = 0
+    licenses: int = 0
+    classifiers: int = 0
+    packages: int = 0
+    releases: int = 0
+    files: int = 0
+    maintainers: int = 0
+    seconds: float = 0.0
+    skipped: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class CatalogNotEmpty(Exception):
+    pass
+
+
+def _versions(rng: random.Random, count: int, legacy: bool) -> list[str]:
+    """A plausible release history of ``count`` distinct versions, oldest first."""
+    versions: list[str] = []
+    if legacy:
+        scheme = rng.choice(LEGACY_SCHEMES)
+        for i in range(min(count, rng.randint(1, 6))):
+            versions.append(scheme(rng, i))
+    major, minor, patch = (0, 1, 0) if rng.random() < 0.6 else (1, 0, 0)
+    first = True
+    while len(versions) < count:
+        step = rng.random()
+        if first:
+            first = False
+        elif step < 0.7:
+            patch += 1
+        elif step < 0.95:
+            minor, patch = minor + 1, 0
+        else:
+            major, minor, patch = major + 1, 0, 0
+        base = f"{major}.{minor}.{patch}" if patch or rng.random() < 0.7 else f"{major}.{minor}"
+        if patch == 0 and rng.random() < 0.35:
+            pre = []
+            if rng.random() < 0.2:
+                pre.append(f"{base}.dev0")
+            pre += [f"{base}a1", f"{base}b1"] if rng.random() < 0.5 else [f"{base}a1"]
+            pre.append(f"{base}rc1")
+            versions.extend(pre)
+        versions.append(base)
+        if rng.random() < 0.05:
+            versions.append(f"{base}.post1")
+    return versions[:count]
+
+
+def _release_count(rng: random.Random) -> int:
+    # Long-tailed like PyPI: most packages have a few dozen releases, some hundreds.
+    return max(1, min(450, int(rng.expovariate(1 / 100))))
+
+
+def _sha(*parts: object) -> str:
+    return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()
+
+
+def catalog_seed(
+    *, packages: int, seed: int, batch_size: int = 2000, if_empty: bool = False
+) -> SeedResult:
+    """Build a synthetic catalog of ``packages`` packages; refuse a non-empty catalog."""
+    started = time.perf_counter()
+    if Package.objects.exists():
+        if if_empty:
+            return SeedResult(skipped=True, packages=Package.objects.count())
+        raise CatalogNotEmpty("The catalog already has packages; seed an empty database.")
+    rng = random.Random(seed)
+    result = SeedResult()
+    with transaction.atomic():
+        licenses = [
+            License.objects.get_or_create(name=name, defaults={"spdx_id": spdx})[0]
+            for name, spdx, _ in LICENSES
+        ]
+        result.licenses = len(licenses)
+        pool = sorted(
+            set(
+                STATUS
+                + PYTHONS
+                + TOPICS
+                + FRAMEWORKS
+                + AUDIENCES
+                + OTHER
+                + [c for *_, c in LICENSES]
+            )
+        )
+        existing = set(Classifier.objects.filter(name__in=pool).values_list("name", flat=True))
+        Classifier.objects.bulk_create([Classifier(name=n) for n in pool if n not in existing])
+        classifiers = {c.name: c for c in Classifier.objects.filter(name__in=pool)}
+        result.classifiers = len(classifiers)
+
+        users = _seed_users(rng, max(3, packages // 3), seed, batch_size)
+        result.users = len(users)
+
+        names: set[str] = set()
+        for start in range(0, packages, 500):
+            chunk = range(start, min(packages, start + 500))
+            counts = _seed_package_chunk(
+                rng, chunk, names, users, licenses, classifiers, batch_size
+            )
+            for key, value in counts.items():
+                setattr(result, key, getattr(result, key) + value)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _seed_users(rng: random.Random, count: int, seed: int, batch_size: int) -> list[User]:
+    # One real hash shared by all seeded users: hashing per user would dominate the run.
+    password = make_password(f"seed-{seed}")
+    users = []
+    for i in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        username = f"{first.lower()}{last.lower()}{i}"
+        users.append(
+            User(
+                username=username,
+                first_name=first,
+                last_name=last,
+                email=f"{first}.{last}{i}@Example.org" if i % 5 == 0 else f"{username}@example.org",
+                homepage=f"https://{username}.example.org/" if rng.random() < 0.3 else "",
+                password=password,
+                date_joined=BASE_DATE + timedelta(days=rng.randint(0, 4000)),
+            )
+        )
+    return User.objects.bulk_create(users, batch_size=batch_size)
+
+
+def _unique_name(rng: random.Random, names: set[str], index: int) -> str:
+    for attempt in range(10):
+        parts = [rng.choice(WORDS_A), rng.choice(WORDS_B), rng.choice(WORDS_C)]
+        display = "-".join(p for p in parts if p)
+        style = rng.random()
+        if style < 0.15:
+            display = display.replace("-", "_")
+        elif style < 0.25:
+            display = "".join(p.capitalize() for p in display.split("-"))
+        elif style < 0.3:
+            display = display.replace("-", ".", 1)
+        if attempt > 3:
+            display = f"{display}{index}"
+        if canonicalize_name(display) not in names:
+            names.add(canonicalize_name(display))
+            return display
+    display = f"package-{index}"
+    names.add(display)
+    return display
+
+
+def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_size) -> dict:
+    packages: list[Package] = []
+    histories: list[list[str]] = []
+    for index in chunk:
+        display = _unique_name(rng, names, index)
+        name = canonicalize_name(display)
+        module = name.replace("-", "_")
+        article = rng.choice(["A", "The", "Yet another", "Minimal"])
+        summary = f"{article} {name.replace('-', ' ')} library for Python"
+        docs = f"https://{name}.readthedocs.io/"
+        python = f"3.{rng.randint(6, 12)}"
+        fmt = rng.random()
+        fields = dict(
+            display=display,
+            name=name,
+            module=module,
+            summary=summary,
+            docs=docs,
+            verb=rng.choice(VERBS),
+            feature1=rng.choice(FEATURES),
+            feature2=rng.choice(FEATURES),
+            python=python,
+            underline="=" * len(display),
+        )
+        if fmt < 0.6:
+            description, content_type = DESCRIPTION_MD.format(**fields), "text/markdown"
+        elif fmt < 0.9:
+            description, content_type = DESCRIPTION_RST.format(**fields), "text/x-rst"
+        else:
+            description, content_type = (
+                f"{summary}.\n\nInstall with pip install {name}.",
+                "text/plain",
+            )
+        license_index = rng.choices(range(len(licenses)), weights=LICENSE_WEIGHTS)[0]
+        author = rng.choice(users)
+        count = _release_count(rng)
+        history = _versions(rng, count, legacy=rng.random() < 0.04)
+        span_days = (END_DATE - BASE_DATE).days
+        start = rng.randint(0, span_days - 30)
+        created = BASE_DATE + timedelta(days=start, seconds=rng.randint(0, 86399))
+        packages.append(
+            Package(
+                name=name,
+                display_name=display,
+                summary=summary,
+                description=description,
+                description_content_type=content_type,
+                keywords=",".join(sorted({rng.choice(WORDS_B) for _ in range(3)})),
+                home_page=f"https://github.com/{author.username}/{name}",
+                docs_url=docs if rng.random() < 0.5 else "",
+                project_urls={
+                    "Source": f"https://github.com/{author.username}/{name}",
+                    "Issues": f"https://github.com/{author.username}/{name}/issues",
+                    "Documentation": docs,
+                },
+                author=author.get_full_name(),
+                author_email=author.email,
+                license=licenses[license_index],
+                created=created,
+            )
+        )
+        histories.append(history)
+    packages = Package.objects.bulk_create(packages, batch_size=batch_size)
+
+    through = Package.classifiers.through
+    links, maintainers, releases, release_files = [], [], [], []
+    for package, history, index in zip(packages, histories, chunk, strict=True):
+        lic_classifier = next(c for n, _, c in LICENSES if n == package.license.name)
+        chosen = {rng.choice(STATUS), lic_classifier, "Programming Language :: Python :: 3"}
+        chosen.update(rng.sample(PYTHONS, rng.randint(1, 4)))
+        chosen.update(rng.sample(TOPICS, rng.randint(1, 3)))
+        chosen.update(rng.sample(OTHER + AUDIENCES + FRAMEWORKS, rng.randint(0, 3)))
+        links.extend(
+            through(package_id=package.pk, classifier_id=classifiers[c].pk) for c in sorted(chosen)
+        )
+        people = rng.sample(users, min(len(users), rng.randint(1, 3)))
+        for position, user in enumerate(people):
+            role = Maintainer.Role.OWNER if position == 0 else Maintainer.Role.MAINTAINER
+            maintainers.append(
+                Maintainer(package=package, user=user, role=role, created=package.created)
+            )
+        remaining = (END_DATE - package.created).total_seconds()
+        step = remaining / (len(history) + 1)
+        moment = package.created
+        for version in history:
+            moment += timedelta(seconds=int(step * rng.uniform(0.3, 1.7) / 1.0))
+            moment = min(moment, END_DATE)
+            parsed = parse_version(version)
+            yanked = rng.random() < 0.02
+            release = Release(
+                package=package,
+                version=version,
+                sort_key=parsed.sort_key,
+                is_prerelease=parsed.is_prerelease,
+                yanked=yanked,
+                yanked_reason="Broken build, use the next release"
+                if yanked and rng.random() < 0.7
+                else "",
+                requires_python=f">=3.{rng.randint(6, 10)}" if rng.random() < 0.8 else "",
+                summary=package.summary,
+                created=moment,
+            )
+            releases.append(release)
+            module = package.name.replace("-", "_")
+            kinds = [("sdist", f"{module}-{version}.tar.gz", "source")]
+            if rng.random() < 0.7:
+                kinds.append(("bdist_wheel", f"{module}-{version}-py3-none-any.whl", "py3"))
+            if rng.random() < 0.15:
+                kinds.append(
+                    (
+                        "bdist_wheel",
+                        f"{module}-{version}-cp312-cp312-manylinux_2_17_x86_64.whl",
+                        "cp312",
+                    )
+                )
+            for packagetype, filename, pyversion in kinds:
+                digest = _sha(filename, index)
+                release_files.append(
+                    (
+                        release,
+                        ReleaseFile(
+                            filename=filename,
+                            url=f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",
+                            size=rng.randint(4_000, 8_000_000),
+                            packagetype=packagetype,
+                            python_version=pyversion,
+                            requires_python=release.requires_python,
+                            sha256=digest,
+                            md5=digest[:32],
+                            upload_time=moment,
+                        ),
+                    )
+                )
+    through.objects.bulk_create(links, batch_size=batch_size)
+    Maintainer.objects.bulk_create(maintainers, batch_size=batch_size)
+    Release.objects.bulk_create(releases, batch_size=batch_size)
+    files = []
+    for release, release_file in release_files:
+        release_file.release_id = release.pk
+        files.append(release_file)
+    ReleaseFile.objects.bulk_create(files, batch_size=batch_size)
+    return {
+        "packages": len(packages),
+        "releases": len(releases),
+        "files": len(files),
+        "maintainers": len(maintainers),
+    }
