@@ -351,7 +351,6 @@ def _combine(
         elif policy == "fail":
             differing = [f for f, v in c.doc.items() if state.get(f, _MISSING) != v]
             if differing:
-                previous = origins.get(differing[0], EXISTING)
                 return (
                     None,
                     [],
@@ -361,7 +360,7 @@ def _combine(
                             field=f,
                             reason="policy fail: a match changes this field",
                             values=[
-                                {"source": origins.get(f, previous), "value": state.get(f)},
+                                {"source": origins.get(f, "(absent)"), "value": state.get(f)},
                                 {"source": c.source, "value": c.doc[f]},
                             ],
                         )

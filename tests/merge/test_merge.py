@@ -380,3 +380,14 @@ def test_relational_catalog_as_a_source(merge, jsonl, db):
     assert report["sources"]["live"]["read"] == 1
     assert report["sources"]["mirror"]["read"] == 2
     assert report["totals"]["inserted"] == 2
+
+
+def test_fail_conflicts_with_a_differing_target_document_and_names_both_values(merge, jsonl, db):
+    db.merged.insert_one({"_id": "k", "v": 0})
+
+    code, _, err = run_policy(merge, jsonl, "fail", [{"_id": "k", "v": 1}], [B_ONLY])
+
+    assert code == 1
+    assert db.merged.find_one({"_id": "k"}) == {"_id": "k", "v": 0}
+    assert db.merged.find_one({"_id": "beta"})["v"] == 2
+    assert "conflict: k field 'v': policy fail: a match changes this field: (existing)=0; a=1" in err
