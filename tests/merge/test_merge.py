@@ -390,4 +390,5 @@ def test_fail_conflicts_with_a_differing_target_document_and_names_both_values(m
     assert code == 1
     assert db.merged.find_one({"_id": "k"}) == {"_id": "k", "v": 0}
     assert db.merged.find_one({"_id": "beta"})["v"] == 2
-    assert "conflict: k field 'v': policy fail: a match changes this field: (existing)=0; a=1" in err
+    assert "conflict: k field 'v': policy fail: a match changes this field: " in err
+    assert "(existing)=0; a=1" in err
