@@ -67,6 +67,12 @@ class PackageDocument(Document):
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
     checksum = fields.StringField()
+    # --- filled by `process_offline package_stats` from the releases collection.
+    first_release = fields.DateTimeField(null=True)
+    last_release = fields.DateTimeField(null=True)
+    total_size = fields.LongField(default=0)
+    # --- set by `merge_sources` on the documents it writes.
+    provenance = fields.DictField(null=True)
 
     meta = {
         "collection": "packages",
