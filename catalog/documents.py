@@ -22,6 +22,8 @@ How a row becomes one of these is declared once, in ``catalog/mapping.py``.
 
 from django_mongoengine import Document, EmbeddedDocument, fields
 
+from audit.mongo import AuditedDocumentQuerySet
+
 
 class LicenseEmbed(EmbeddedDocument):
     name = fields.StringField(required=True)
@@ -84,6 +86,7 @@ class PackageDocument(Document):
             "sql_id",
         ],
         "auto_create_index": False,
+        "queryset_class": AuditedDocumentQuerySet,  # audit (issue 6)
     }
 
     def __str__(self) -> str:
@@ -129,6 +132,7 @@ class ReleaseDocument(Document):
             "sql_id",
         ],
         "auto_create_index": False,
+        "queryset_class": AuditedDocumentQuerySet,  # audit (issue 6)
     }
 
     def __str__(self) -> str:
@@ -154,6 +158,7 @@ class UserDocument(Document):
         "collection": "users",
         "indexes": ["sql_id"],
         "auto_create_index": False,
+        "queryset_class": AuditedDocumentQuerySet,  # audit (issue 6)
     }
 
     def __str__(self) -> str:
