@@ -9,6 +9,10 @@ Shaped for the pages that read them, not copied table by table:
   so they are not embedded), files embedded; ``_id`` is ``<package>==<version>``.
 - ``users``: profile fields only; the password hash only when asked for.
 
+``checksum`` is the SHA-256 of the rest of the document (``mapping.document_checksum``),
+written by the migration and the live sync, so a re-run compares checksums and
+writes only documents whose content changed.
+
 ``sql_id`` keeps the relational primary key: the reverse migration and the
 verifier use it, and incremental runs use it as the tie-breaker of the
 (updated, primary key) high-water mark.
@@ -64,6 +68,13 @@ class PackageDocument(Document):
     last_serial = fields.IntField(default=0)
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
+    checksum = fields.StringField()
+    # --- filled by `process_offline package_stats` from the releases collection.
+    first_release = fields.DateTimeField(null=True)
+    last_release = fields.DateTimeField(null=True)
+    total_size = fields.LongField(default=0)
+    # --- set by `merge_sources` on the documents it writes.
+    provenance = fields.DictField(null=True)
 
     meta = {
         "collection": "packages",
@@ -109,6 +120,7 @@ class ReleaseDocument(Document):
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
     files = fields.ListField(fields.EmbeddedDocumentField(FileEmbed))
+    checksum = fields.StringField()
 
     meta = {
         "collection": "releases",
@@ -140,6 +152,7 @@ class UserDocument(Document):
     updated = fields.DateTimeField(null=True)
     # Only present when the operator copies credentials explicitly.
     password = fields.StringField(null=True)
+    checksum = fields.StringField()
 
     meta = {
         "collection": "users",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
@@ -35,6 +36,9 @@ class User(AuditedModelMixin, AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:user", args=[self.username])
 
 
 class License(AuditedModelMixin, models.Model):
@@ -122,6 +126,9 @@ class Package(AuditedModelMixin, models.Model):
             self.name = canonicalize_name(self.display_name)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:package", args=[self.name])
+
 
 class Maintainer(AuditedModelMixin, models.Model):
     class Role(models.TextChoices):
@@ -186,6 +193,9 @@ class Release(AuditedModelMixin, models.Model):
     def save(self, *args, **kwargs) -> None:
         self.compute_version_fields()
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:release", args=[self.package.name, self.version])
 
     def compute_version_fields(self) -> None:
         parsed = parse_version(self.version)

@@ -460,7 +460,7 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
         license_index = rng.choices(range(len(licenses)), weights=LICENSE_WEIGHTS)[0]
         author = rng.choice(users)
         count = _release_count(rng)
-        history = _versions(rng, count, legacy=rng.random() < 0.04)
+        history = _versions(rng, count, legacy=index % 12 == 5)
         span_days = (END_DATE - BASE_DATE).days
         start = rng.randint(0, span_days - 30)
         created = BASE_DATE + timedelta(days=start, seconds=rng.randint(0, 86399))

@@ -1,0 +1,89 @@
+"""RSS feeds: the newest releases, the newest packages, and one package's releases."""
+
+from __future__ import annotations
+
+from django.contrib.syndication.views import Feed
+from django.http import Http404
+from django.urls import reverse
+
+from catalog import selectors
+from catalog.selectors.types import FEED_LENGTH, PackageListItem, ReleaseListItem
+from catalog.versions import canonicalize_name
+
+
+class NewestReleasesFeed(Feed):
+    title = "pyindex: newest releases"
+    description = "The newest releases in the catalog."
+
+    def link(self) -> str:
+        return reverse("catalog:home")
+
+    def items(self) -> list[ReleaseListItem]:
+        return selectors.releases_newest_list(limit=FEED_LENGTH)
+
+    def item_title(self, item: ReleaseListItem) -> str:
+        return f"{item.display_name} {item.version}"
+
+    def item_description(self, item: ReleaseListItem) -> str:
+        return item.summary
+
+    def item_link(self, item: ReleaseListItem) -> str:
+        return reverse("catalog:release", args=[item.package, item.version])
+
+    def item_pubdate(self, item: ReleaseListItem):
+        return item.created
+
+
+class NewestPackagesFeed(Feed):
+    title = "pyindex: newest packages"
+    description = "The packages most recently added to the catalog."
+
+    def link(self) -> str:
+        return reverse("catalog:home")
+
+    def items(self) -> list[PackageListItem]:
+        return selectors.packages_newest_list(limit=FEED_LENGTH)
+
+    def item_title(self, item: PackageListItem) -> str:
+        return f"{item.display_name} added to pyindex"
+
+    def item_description(self, item: PackageListItem) -> str:
+        return item.summary
+
+    def item_link(self, item: PackageListItem) -> str:
+        return reverse("catalog:package", args=[item.name])
+
+    def item_pubdate(self, item: PackageListItem):
+        return item.created
+
+
+class PackageReleasesFeed(Feed):
+    def get_object(self, request, name: str):
+        try:
+            return selectors.package_releases_list(name=canonicalize_name(name), limit=FEED_LENGTH)
+        except selectors.NotFound as exc:
+            raise Http404(str(exc)) from None
+
+    def title(self, obj) -> str:
+        return f"pyindex: newest releases of {obj[0].display_name}"
+
+    def link(self, obj) -> str:
+        return reverse("catalog:package", args=[obj[0].name])
+
+    def description(self, obj) -> str:
+        return obj[0].summary or f"Releases of {obj[0].display_name}."
+
+    def items(self, obj) -> list[ReleaseListItem]:
+        return obj[1]
+
+    def item_title(self, item: ReleaseListItem) -> str:
+        return f"{item.display_name} {item.version}"
+
+    def item_description(self, item: ReleaseListItem) -> str:
+        return item.summary
+
+    def item_link(self, item: ReleaseListItem) -> str:
+        return reverse("catalog:release", args=[item.package, item.version])
+
+    def item_pubdate(self, item: ReleaseListItem):
+        return item.created

@@ -1,0 +1,92 @@
+"""The read layer of the public site: one interface, two stores.
+
+Each function picks its store per call from ``settings.CATALOG_READ_BACKEND``
+(so a test can switch with ``override_settings``) and returns the plain
+dataclasses of ``catalog.selectors.types``; views and templates never touch a
+model or a document.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from django.conf import settings
+
+from catalog.selectors import mongo, sql
+from catalog.selectors.types import (
+    HomePage,
+    NotFound,
+    PackageDetail,
+    PackageJson,
+    PackageListItem,
+    ReleaseListItem,
+    SearchPage,
+    SearchQuery,
+    SimpleProject,
+    UserProfile,
+)
+
+__all__ = [
+    "NotFound",
+    "backend_name",
+    "catalog_home_get",
+    "package_detail_get",
+    "package_json_get",
+    "package_releases_list",
+    "package_search",
+    "packages_newest_list",
+    "releases_newest_list",
+    "simple_index_list",
+    "simple_project_get",
+    "user_profile_get",
+]
+
+
+def backend_name() -> str:
+    return "mongo" if settings.CATALOG_READ_BACKEND == "mongo" else "sql"
+
+
+def _backend() -> ModuleType:
+    return mongo if backend_name() == "mongo" else sql
+
+
+def catalog_home_get() -> HomePage:
+    return _backend().catalog_home_get()
+
+
+def package_search(*, query: SearchQuery) -> SearchPage:
+    return _backend().package_search(query=query)
+
+
+def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
+    return _backend().package_detail_get(name=name, version=version)
+
+
+def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
+    return _backend().package_json_get(name=name, version=version)
+
+
+def user_profile_get(*, username: str) -> UserProfile:
+    return _backend().user_profile_get(username=username)
+
+
+def simple_index_list() -> list[str]:
+    return _backend().simple_index_list()
+
+
+def simple_project_get(*, name: str) -> SimpleProject:
+    return _backend().simple_project_get(name=name)
+
+
+def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
+    return _backend().releases_newest_list(limit=limit)
+
+
+def packages_newest_list(*, limit: int) -> list[PackageListItem]:
+    return _backend().packages_newest_list(limit=limit)
+
+
+def package_releases_list(
+    *, name: str, limit: int
+) -> tuple[PackageListItem, list[ReleaseListItem]]:
+    return _backend().package_releases_list(name=name, limit=limit)

@@ -1,0 +1,373 @@
+"""The read layer on the MongoDB mirror (documents shaped by catalog/mapping.py).
+
+Plain pymongo calls on the collections MongoEngine manages: projections keep
+lists small, and every function runs a fixed number of operations. User input
+only ever appears as a value or inside ``re.escape``; never as an operator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, release_document_id
+from catalog.selectors.common import default_version, maintainers_sorted, search_window
+from catalog.selectors.types import (
+    HOME_LIST_LENGTH,
+    CatalogStats,
+    FileRow,
+    HomePage,
+    LicenseInfo,
+    MaintainerRow,
+    NotFound,
+    PackageDetail,
+    PackageJson,
+    PackageListItem,
+    ReleaseDetail,
+    ReleaseListItem,
+    ReleaseRow,
+    SearchPage,
+    SearchQuery,
+    SimpleFile,
+    SimpleProject,
+    UserProfile,
+)
+from catalog.versions import canonicalize_name
+
+LIST_PROJECTION = {"display_name": 1, "summary": 1, "latest.version": 1, "created": 1, "updated": 1}
+HISTORY_PROJECTION = {
+    "_id": 0,
+    "version": 1,
+    "is_prerelease": 1,
+    "yanked": 1,
+    "yanked_reason": 1,
+    "created": 1,
+    "updated": 1,
+    "requires_python": 1,
+}
+NEWEST_FIRST = [("sort_key", -1), ("sql_id", -1)]
+
+
+def _packages():
+    return PackageDocument._get_collection()
+
+
+def _releases():
+    return ReleaseDocument._get_collection()
+
+
+def _users():
+    return UserDocument._get_collection()
+
+
+def _list_item(doc: dict[str, Any]) -> PackageListItem:
+    latest = doc.get("latest") or {}
+    return PackageListItem(
+        name=doc["_id"],
+        display_name=doc.get("display_name") or doc["_id"],
+        summary=doc.get("summary") or "",
+        version=latest.get("version"),
+        created=doc.get("created"),
+        updated=doc.get("updated"),
+    )
+
+
+def _file_row(doc: dict[str, Any]) -> FileRow:
+    return FileRow(
+        filename=doc["filename"],
+        url=doc.get("url") or "",
+        size=doc.get("size") or 0,
+        packagetype=doc.get("packagetype") or "",
+        python_version=doc.get("python_version") or "",
+        requires_python=doc.get("requires_python") or "",
+        sha256=doc.get("sha256") or "",
+        md5=doc.get("md5") or "",
+        upload_time=doc.get("upload_time"),
+    )
+
+
+def _release_row(doc: dict[str, Any]) -> ReleaseRow:
+    return ReleaseRow(
+        version=doc["version"],
+        is_prerelease=bool(doc.get("is_prerelease")),
+        yanked=bool(doc.get("yanked")),
+        yanked_reason=doc.get("yanked_reason") or "",
+        created=doc.get("created"),
+        updated=doc.get("updated"),
+        requires_python=doc.get("requires_python") or "",
+    )
+
+
+def _release_items(docs: list[dict[str, Any]]) -> list[ReleaseListItem]:
+    """Newest-release lines: one extra lookup for the packages' names and summaries."""
+    names = sorted({d["package"] for d in docs})
+    packages = {
+        p["_id"]: p
+        for p in _packages().find({"_id": {"$in": names}}, {"display_name": 1, "summary": 1})
+    }
+    items = []
+    for doc in docs:
+        package = packages.get(doc["package"], {})
+        items.append(
+            ReleaseListItem(
+                package=doc["package"],
+                display_name=package.get("display_name") or doc["package"],
+                version=doc["version"],
+                summary=package.get("summary") or "",
+                created=doc.get("created"),
+            )
+        )
+    return items
+
+
+def catalog_home_get() -> HomePage:
+    file_totals = list(
+        _releases().aggregate(
+            [{"$group": {"_id": None, "files": {"$sum": {"$size": {"$ifNull": ["$files", []]}}}}}]
+        )
+    )
+    stats = CatalogStats(
+        packages=_packages().count_documents({}),
+        releases=_releases().count_documents({}),
+        files=file_totals[0]["files"] if file_totals else 0,
+        users=_users().count_documents({}),
+    )
+    return HomePage(
+        stats=stats,
+        newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
+        updated_packages=[
+            _list_item(d)
+            for d in _packages()
+            .find({}, LIST_PROJECTION)
+            .sort([("updated", -1), ("_id", 1)])
+            .limit(HOME_LIST_LENGTH)
+        ],
+    )
+
+
+def _contains(text: str) -> dict[str, Any]:
+    return {"$regex": re.escape(text), "$options": "i"}
+
+
+def package_search(*, query: SearchQuery) -> SearchPage:
+    conditions: list[dict[str, Any]] = []
+    canonical = canonicalize_name(query.text) if query.text else ""
+    if query.text:
+        conditions.append(
+            {
+                "$or": [
+                    {"_id": _contains(canonical)},
+                    {"display_name": _contains(query.text)},
+                    {"summary": _contains(query.text)},
+                ]
+            }
+        )
+    for classifier in query.classifiers:
+        # A filter matches the classifier itself and everything below it.
+        conditions.append(
+            {
+                "$or": [
+                    {"classifiers": classifier},
+                    {"classifiers": {"$regex": "^" + re.escape(classifier + " :: ")}},
+                ]
+            }
+        )
+    if query.license:
+        conditions.append({"license.name": query.license})
+    match: dict[str, Any] = {"$and": conditions} if conditions else {}
+    total = _packages().count_documents(match)
+    offset, limit, num_pages = search_window(total=total, page=query.page)
+    if not total:
+        return SearchPage(results=[], total=0, page=query.page, num_pages=num_pages)
+    if query.order == "name":
+        docs = list(
+            _packages().find(match, LIST_PROJECTION).sort("_id", 1).skip(offset).limit(limit)
+        )
+    elif query.order == "-updated":
+        docs = list(
+            _packages()
+            .find(match, LIST_PROJECTION)
+            .sort([("updated", -1), ("_id", 1)])
+            .skip(offset)
+            .limit(limit)
+        )
+    else:
+        # Relevance: the exact name first, then the rest by name.
+        exact = list(_packages().find({"$and": [*conditions, {"_id": canonical}]}, LIST_PROJECTION))
+        rest = {"$and": [*conditions, {"_id": {"$ne": canonical}}]}
+        if exact and offset == 0:
+            docs = exact + list(
+                _packages().find(rest, LIST_PROJECTION).sort("_id", 1).limit(limit - 1)
+            )
+        else:
+            skip = offset - len(exact)
+            docs = list(
+                _packages().find(rest, LIST_PROJECTION).sort("_id", 1).skip(skip).limit(limit)
+            )
+    return SearchPage(
+        results=[_list_item(d) for d in docs], total=total, page=query.page, num_pages=num_pages
+    )
+
+
+def _package(name: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = _packages().find_one({"_id": name}, projection)
+    if doc is None:
+        raise NotFound(f"no package named {name!r}")
+    return doc
+
+
+def _release_detail(name: str, version: str) -> ReleaseDetail:
+    doc = _releases().find_one({"_id": release_document_id(name, version)})
+    if doc is None:
+        raise NotFound(f"package {name!r} has no version {version!r}")
+    return ReleaseDetail(
+        version=doc["version"],
+        is_prerelease=bool(doc.get("is_prerelease")),
+        yanked=bool(doc.get("yanked")),
+        yanked_reason=doc.get("yanked_reason") or "",
+        requires_python=doc.get("requires_python") or "",
+        summary=doc.get("summary") or "",
+        comment=doc.get("comment") or "",
+        created=doc.get("created"),
+        updated=doc.get("updated"),
+        files=sorted((_file_row(f) for f in doc.get("files") or []), key=lambda f: f.filename),
+    )
+
+
+def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
+    doc = _package(name)
+    releases = [
+        _release_row(r)
+        for r in _releases().find({"package": name}, HISTORY_PROJECTION).sort(NEWEST_FIRST)
+    ]
+    default = default_version(releases)
+    shown = version or default
+    license_doc = doc.get("license")
+    return PackageDetail(
+        name=doc["_id"],
+        display_name=doc.get("display_name") or doc["_id"],
+        summary=doc.get("summary") or "",
+        description=doc.get("description") or "",
+        description_content_type=doc.get("description_content_type") or "",
+        keywords=doc.get("keywords") or "",
+        home_page=doc.get("home_page") or "",
+        docs_url=doc.get("docs_url") or "",
+        project_urls=dict(doc.get("project_urls") or {}),
+        author=doc.get("author") or "",
+        author_email=doc.get("author_email") or "",
+        maintainer=doc.get("maintainer") or "",
+        maintainer_email=doc.get("maintainer_email") or "",
+        license=LicenseInfo(license_doc["name"], license_doc.get("spdx_id") or "")
+        if license_doc
+        else None,
+        classifiers=sorted(doc.get("classifiers") or []),
+        maintainers=maintainers_sorted(
+            MaintainerRow(m["username"], m["role"]) for m in doc.get("maintainers") or []
+        ),
+        last_serial=doc.get("last_serial") or 0,
+        created=doc.get("created"),
+        updated=doc.get("updated"),
+        releases=releases,
+        default_version=default,
+        release=_release_detail(name, shown) if shown else None,
+    )
+
+
+def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
+    detail = package_detail_get(name=name, version=version)
+    files = {
+        r["version"]: sorted((_file_row(f) for f in r.get("files") or []), key=lambda f: f.filename)
+        for r in _releases().find({"package": name}, {"version": 1, "files": 1})
+    }
+    return PackageJson(
+        package=detail, files={r.version: files.get(r.version, []) for r in detail.releases}
+    )
+
+
+def user_profile_get(*, username: str) -> UserProfile:
+    doc = _users().find_one({"_id": username})
+    if doc is None:
+        raise NotFound(f"no user named {username!r}")
+    full_name = f"{doc.get('first_name') or ''} {doc.get('last_name') or ''}".strip()
+    packages = _packages().find({"maintainers.username": username}, LIST_PROJECTION).sort("_id", 1)
+    return UserProfile(
+        username=doc["_id"],
+        full_name=full_name,
+        homepage=doc.get("homepage") or "",
+        date_joined=doc.get("date_joined"),
+        updated=doc.get("updated"),
+        packages=[_list_item(p) for p in packages],
+    )
+
+
+def simple_index_list() -> list[str]:
+    return [d["_id"] for d in _packages().find({}, {"_id": 1}).sort("_id", 1)]
+
+
+def simple_project_get(*, name: str) -> SimpleProject:
+    doc = _package(name, {"last_serial": 1})
+    versions: list[str] = []
+    files: list[SimpleFile] = []
+    projection = {"version": 1, "yanked": 1, "yanked_reason": 1, "requires_python": 1, "files": 1}
+    for release in (
+        _releases().find({"package": name}, projection).sort([("sort_key", 1), ("sql_id", 1)])
+    ):
+        versions.append(release["version"])
+        for f in release.get("files") or []:
+            files.append(
+                SimpleFile(
+                    filename=f["filename"],
+                    url=f.get("url") or "",
+                    sha256=f.get("sha256") or "",
+                    requires_python=f.get("requires_python")
+                    or release.get("requires_python")
+                    or "",
+                    yanked=bool(release.get("yanked")),
+                    yanked_reason=release.get("yanked_reason") or "",
+                    size=f.get("size") or 0,
+                    upload_time=f.get("upload_time"),
+                )
+            )
+    files.sort(key=lambda f: f.filename)
+    return SimpleProject(
+        name=name, last_serial=doc.get("last_serial") or 0, versions=versions, files=files
+    )
+
+
+def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
+    docs = list(
+        _releases()
+        .find({}, {"package": 1, "version": 1, "created": 1})
+        .sort([("created", -1), ("sql_id", -1)])
+        .limit(limit)
+    )
+    return _release_items(docs)
+
+
+def packages_newest_list(*, limit: int) -> list[PackageListItem]:
+    docs = _packages().find({}, LIST_PROJECTION).sort([("created", -1), ("_id", 1)]).limit(limit)
+    return [_list_item(d) for d in docs]
+
+
+def package_releases_list(
+    *, name: str, limit: int
+) -> tuple[PackageListItem, list[ReleaseListItem]]:
+    doc = _package(name, {"display_name": 1, "summary": 1, "created": 1, "updated": 1})
+    item = PackageListItem(
+        name=doc["_id"],
+        display_name=doc.get("display_name") or doc["_id"],
+        summary=doc.get("summary") or "",
+        version=None,
+        created=doc.get("created"),
+        updated=doc.get("updated"),
+    )
+    rows = (
+        _releases()
+        .find({"package": name}, {"version": 1, "created": 1})
+        .sort([("created", -1), ("sql_id", -1)])
+        .limit(limit)
+    )
+    return item, [
+        ReleaseListItem(item.name, item.display_name, r["version"], item.summary, r.get("created"))
+        for r in rows
+    ]

@@ -1,0 +1,327 @@
+"""The read layer on the relational catalog (Django ORM).
+
+Every function runs a fixed number of queries whatever the number of
+releases, files or maintainers: lists select only the columns they show.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+
+from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
+from catalog.selectors.common import default_version, maintainers_sorted, search_window
+from catalog.selectors.types import (
+    HOME_LIST_LENGTH,
+    CatalogStats,
+    FileRow,
+    HomePage,
+    LicenseInfo,
+    MaintainerRow,
+    NotFound,
+    PackageDetail,
+    PackageJson,
+    PackageListItem,
+    ReleaseDetail,
+    ReleaseListItem,
+    ReleaseRow,
+    SearchPage,
+    SearchQuery,
+    SimpleFile,
+    SimpleProject,
+    UserProfile,
+)
+from catalog.versions import canonicalize_name
+
+FILE_COLUMNS = (
+    "filename",
+    "url",
+    "size",
+    "packagetype",
+    "python_version",
+    "requires_python",
+    "sha256",
+    "md5",
+    "upload_time",
+)
+LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
+
+
+def _default_version_subquery() -> Subquery:
+    # Same rule as common.default_version, in the database: stable releases
+    # first, then newest by PEP 440 sort key.
+    not_stable = Case(
+        When(Q(yanked=True) | Q(is_prerelease=True), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return Subquery(
+        Release.objects.filter(package_id=OuterRef("pk"))
+        .order_by(not_stable, "-sort_key", "-id")
+        .values("version")[:1]
+    )
+
+
+def _list_items(queryset) -> list[PackageListItem]:
+    rows = queryset.annotate(default_version=_default_version_subquery()).values_list(*LIST_COLUMNS)
+    return [
+        PackageListItem(
+            name=name,
+            display_name=display_name,
+            summary=summary,
+            version=version,
+            created=created,
+            updated=updated,
+        )
+        for name, display_name, summary, version, created, updated in rows
+    ]
+
+
+def catalog_home_get() -> HomePage:
+    stats = CatalogStats(
+        packages=Package.objects.count(),
+        releases=Release.objects.count(),
+        files=ReleaseFile.objects.count(),
+        users=User.objects.count(),
+    )
+    newest = Release.objects.order_by("-created", "-id").values_list(
+        "package__name", "package__display_name", "version", "package__summary", "created"
+    )[:HOME_LIST_LENGTH]
+    return HomePage(
+        stats=stats,
+        newest_releases=[ReleaseListItem(*row) for row in newest],
+        updated_packages=_list_items(
+            Package.objects.order_by("-updated", "name")[:HOME_LIST_LENGTH]
+        ),
+    )
+
+
+def package_search(*, query: SearchQuery) -> SearchPage:
+    packages = Package.objects.all()
+    canonical = canonicalize_name(query.text) if query.text else ""
+    if query.text:
+        packages = packages.filter(
+            Q(name__icontains=canonical)
+            | Q(display_name__icontains=query.text)
+            | Q(summary__icontains=query.text)
+        )
+    for classifier in query.classifiers:
+        # A filter matches the classifier itself and everything below it.
+        packages = packages.filter(
+            Exists(
+                Package.classifiers.through.objects.filter(package_id=OuterRef("pk")).filter(
+                    Q(classifier__name=classifier)
+                    | Q(classifier__name__startswith=classifier + " :: ")
+                )
+            )
+        )
+    if query.license:
+        packages = packages.filter(license__name=query.license)
+    total = packages.count()
+    offset, limit, num_pages = search_window(total=total, page=query.page)
+    if query.order == "name":
+        packages = packages.order_by("name")
+    elif query.order == "-updated":
+        packages = packages.order_by("-updated", "name")
+    else:
+        exact = Case(
+            When(name=canonical, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        packages = packages.order_by(exact, "name")
+    return SearchPage(
+        results=_list_items(packages[offset : offset + limit]) if total else [],
+        total=total,
+        page=query.page,
+        num_pages=num_pages,
+    )
+
+
+def _package(name: str) -> Package:
+    try:
+        return Package.objects.select_related("license").get(name=name)
+    except Package.DoesNotExist:
+        raise NotFound(f"no package named {name!r}") from None
+
+
+def _file_rows(queryset) -> list[FileRow]:
+    return [FileRow(*row) for row in queryset.values_list(*FILE_COLUMNS)]
+
+
+def _release_detail(package: Package, version: str) -> ReleaseDetail:
+    try:
+        release = Release.objects.get(package=package, version=version)
+    except Release.DoesNotExist:
+        raise NotFound(f"package {package.name!r} has no version {version!r}") from None
+    return ReleaseDetail(
+        version=release.version,
+        is_prerelease=release.is_prerelease,
+        yanked=release.yanked,
+        yanked_reason=release.yanked_reason,
+        requires_python=release.requires_python,
+        summary=release.summary,
+        comment=release.comment,
+        created=release.created,
+        updated=release.updated,
+        files=_file_rows(ReleaseFile.objects.filter(release=release).order_by("filename")),
+    )
+
+
+def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
+    package = _package(name)
+    classifiers = sorted(Classifier.objects.filter(packages=package).values_list("name", flat=True))
+    maintainers = maintainers_sorted(
+        MaintainerRow(username, role)
+        for username, role in Maintainer.objects.filter(package=package).values_list(
+            "user__username", "role"
+        )
+    )
+    releases = [
+        ReleaseRow(*row)
+        for row in Release.objects.filter(package=package)
+        .order_by("-sort_key", "-id")
+        .values_list(
+            "version",
+            "is_prerelease",
+            "yanked",
+            "yanked_reason",
+            "created",
+            "updated",
+            "requires_python",
+        )
+    ]
+    default = default_version(releases)
+    shown = version or default
+    return PackageDetail(
+        name=package.name,
+        display_name=package.display_name,
+        summary=package.summary,
+        description=package.description,
+        description_content_type=package.description_content_type,
+        keywords=package.keywords,
+        home_page=package.home_page,
+        docs_url=package.docs_url,
+        project_urls=dict(package.project_urls or {}),
+        author=package.author,
+        author_email=package.author_email,
+        maintainer=package.maintainer,
+        maintainer_email=package.maintainer_email,
+        license=LicenseInfo(package.license.name, package.license.spdx_id)
+        if package.license_id
+        else None,
+        classifiers=classifiers,
+        maintainers=maintainers,
+        last_serial=package.last_serial,
+        created=package.created,
+        updated=package.updated,
+        releases=releases,
+        default_version=default,
+        release=_release_detail(package, shown) if shown else None,
+    )
+
+
+def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
+    detail = package_detail_get(name=name, version=version)
+    files: dict[str, list[FileRow]] = defaultdict(list)
+    rows = (
+        ReleaseFile.objects.filter(release__package__name=name)
+        .order_by("filename")
+        .values_list("release__version", *FILE_COLUMNS)
+    )
+    for release_version, *row in rows:
+        files[release_version].append(FileRow(*row))
+    return PackageJson(package=detail, files={r.version: files[r.version] for r in detail.releases})
+
+
+def user_profile_get(*, username: str) -> UserProfile:
+    try:
+        user = User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise NotFound(f"no user named {username!r}") from None
+    return UserProfile(
+        username=user.username,
+        full_name=user.get_full_name(),
+        homepage=user.homepage,
+        date_joined=user.date_joined,
+        updated=user.updated,
+        packages=_list_items(Package.objects.filter(roles__user=user).order_by("name")),
+    )
+
+
+def simple_index_list() -> list[str]:
+    return list(Package.objects.order_by("name").values_list("name", flat=True))
+
+
+def simple_project_get(*, name: str) -> SimpleProject:
+    try:
+        serial = Package.objects.values_list("last_serial", flat=True).get(name=name)
+    except Package.DoesNotExist:
+        raise NotFound(f"no package named {name!r}") from None
+    versions = list(
+        Release.objects.filter(package__name=name)
+        .order_by("sort_key", "id")
+        .values_list("version", flat=True)
+    )
+    rows = (
+        ReleaseFile.objects.filter(release__package__name=name)
+        .order_by("filename")
+        .values_list(
+            "filename",
+            "url",
+            "sha256",
+            "requires_python",
+            "release__requires_python",
+            "release__yanked",
+            "release__yanked_reason",
+            "size",
+            "upload_time",
+        )
+    )
+    files = [
+        SimpleFile(
+            filename=filename,
+            url=url,
+            sha256=sha256,
+            requires_python=own_req or release_req,
+            yanked=yanked,
+            yanked_reason=reason,
+            size=size,
+            upload_time=uploaded,
+        )
+        for filename, url, sha256, own_req, release_req, yanked, reason, size, uploaded in rows
+    ]
+    return SimpleProject(name=name, last_serial=serial, versions=versions, files=files)
+
+
+def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
+    rows = Release.objects.order_by("-created", "-id").values_list(
+        "package__name", "package__display_name", "version", "package__summary", "created"
+    )[:limit]
+    return [ReleaseListItem(*row) for row in rows]
+
+
+def packages_newest_list(*, limit: int) -> list[PackageListItem]:
+    return _list_items(Package.objects.order_by("-created", "name")[:limit])
+
+
+def package_releases_list(
+    *, name: str, limit: int
+) -> tuple[PackageListItem, list[ReleaseListItem]]:
+    package = _package(name)
+    item = PackageListItem(
+        name=package.name,
+        display_name=package.display_name,
+        summary=package.summary,
+        version=None,
+        created=package.created,
+        updated=package.updated,
+    )
+    rows = (
+        Release.objects.filter(package=package)
+        .order_by("-created", "-id")
+        .values_list("version", "created")[:limit]
+    )
+    return item, [
+        ReleaseListItem(package.name, package.display_name, version, package.summary, created)
+        for version, created in rows
+    ]

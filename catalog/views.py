@@ -1,0 +1,414 @@
+"""Public pages, the PyPI JSON API and the Simple repository API.
+
+Views parse the request, call one selector and render; they never touch a
+model or a document, so both stores serve the same pages.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
+from django.utils.http import http_date, parse_http_date_safe
+from django.views.decorators.http import require_safe
+
+from catalog import selectors
+from catalog.rendering import description_render
+from catalog.selectors.types import (
+    SEARCH_QUERY_MAX_LENGTH,
+    FileRow,
+    NotFound,
+    PackageDetail,
+    ReleaseDetail,
+    ReleaseRow,
+    SearchQuery,
+)
+from catalog.versions import canonicalize_name
+
+SEARCH_ORDERS = {"": "Relevance", "name": "Name", "-updated": "Recently updated"}
+FILTER_MAX_LENGTH = 255
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
+SIMPLE_API_VERSION = "1.1"
+
+
+def conditional(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Add an ETag (and keep the view's Last-Modified) and answer conditional GETs with 304."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 200 or response.streaming:
+            return response
+        set_response_etag(response)
+        last_modified = response.get("Last-Modified")
+        return get_conditional_response(
+            request,
+            etag=response.get("ETag"),
+            last_modified=parse_http_date_safe(last_modified) if last_modified else None,
+            response=response,
+        )
+
+    return wrapper
+
+
+def _last_modified(response: HttpResponse, stamp: datetime | None) -> HttpResponse:
+    if stamp is not None:
+        response["Last-Modified"] = http_date(stamp.timestamp())
+    return response
+
+
+def not_found(request: HttpRequest, message: str) -> HttpResponse:
+    """A 404 in the shape the caller expects: text for pip, JSON for API clients, else a page."""
+    if request.path.startswith("/simple/"):
+        return HttpResponse(
+            f"404 Not Found: {message}\n", status=404, content_type="text/plain; charset=utf-8"
+        )
+    if request.path.startswith("/pypi/"):
+        return JsonResponse({"message": "Not Found", "detail": message}, status=404)
+    return render(request, "catalog/404.html", {"message": message}, status=404)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site-wide 404 handler (``handler404``)."""
+    return not_found(request, "There is nothing at this address.")
+
+
+def bad_request(request: HttpRequest, message: str, context: dict | None = None) -> HttpResponse:
+    return render(request, "catalog/search.html", {**(context or {}), "error": message}, status=400)
+
+
+# --- pages -------------------------------------------------------------------
+
+
+@require_safe
+def healthz(request: HttpRequest) -> HttpResponse:
+    """A trivial view: the benchmark's ceiling."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+@require_safe
+@conditional
+def home(request: HttpRequest) -> HttpResponse:
+    page = selectors.catalog_home_get()
+    return render(request, "catalog/home.html", {"page": page})
+
+
+@require_safe
+@conditional
+def search(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "").strip()
+    classifiers = tuple(c for c in request.GET.getlist("c") if c)
+    license_name = request.GET.get("license", "").strip()
+    order = request.GET.get("o", "")
+    raw_page = request.GET.get("page", "1") or "1"
+    context = {
+        "q": text,
+        "classifiers": classifiers,
+        "license": license_name,
+        "order": order if order in SEARCH_ORDERS else "",
+        "orders": SEARCH_ORDERS,
+    }
+    if len(text) > SEARCH_QUERY_MAX_LENGTH:
+        return bad_request(
+            request,
+            f"The search text is too long ({len(text)} characters); "
+            f"the limit is {SEARCH_QUERY_MAX_LENGTH}.",
+            {**context, "q": text[:SEARCH_QUERY_MAX_LENGTH]},
+        )
+    if any(len(v) > FILTER_MAX_LENGTH for v in (*classifiers, license_name)):
+        return bad_request(
+            request, f"A filter is too long; the limit is {FILTER_MAX_LENGTH} characters.", context
+        )
+    if any("\x00" in v for v in (text, license_name, *classifiers)):
+        return bad_request(request, "The search contains a NUL character.", context)
+    if not (raw_page.isascii() and raw_page.isdigit()) or int(raw_page) < 1:
+        return bad_request(
+            request, f"The page number {raw_page[:20]!r} is not a positive whole number.", context
+        )
+    query = SearchQuery(
+        text=text,
+        classifiers=classifiers,
+        license=license_name,
+        order=context["order"],
+        page=int(raw_page),
+    )
+    try:
+        results = selectors.package_search(query=query)
+    except NotFound as exc:
+        return not_found(request, str(exc))
+    return render(request, "catalog/search.html", {**context, "results": results})
+
+
+def _grouped_classifiers(classifiers: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for classifier in classifiers:
+        group, _, rest = classifier.partition(" :: ")
+        groups.setdefault(group, []).append((classifier, rest or group))
+    return list(groups.items())
+
+
+def _package_page(
+    request: HttpRequest, detail: PackageDetail, *, canonical_url: str
+) -> HttpResponse:
+    release = detail.release
+    shown = release.version if release else None
+    if shown is None or (shown == detail.default_version and not release.is_prerelease):
+        install = f"pip install {detail.display_name}"
+    else:
+        install = f"pip install {detail.display_name}=={shown}"
+    context = {
+        "package": detail,
+        "release": release,
+        "install": install,
+        "description": description_render(detail.description, detail.description_content_type),
+        "classifier_groups": _grouped_classifiers(detail.classifiers),
+        "canonical_url": request.build_absolute_uri(canonical_url),
+        "is_default": shown == detail.default_version,
+    }
+    response = render(request, "catalog/package.html", context)
+    return _last_modified(response, detail.last_modified)
+
+
+@require_safe
+@conditional
+def package(request: HttpRequest, name: str) -> HttpResponse:
+    canonical = canonicalize_name(name)
+    if canonical != name:
+        return redirect("catalog:package", name=canonical, permanent=True)
+    try:
+        detail = selectors.package_detail_get(name=name)
+    except NotFound as exc:
+        return not_found(request, str(exc))
+    return _package_page(request, detail, canonical_url=reverse("catalog:package", args=[name]))
+
+
+@require_safe
+@conditional
+def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    canonical = canonicalize_name(name)
+    if canonical != name:
+        return redirect("catalog:release", name=canonical, version=version, permanent=True)
+    try:
+        detail = selectors.package_detail_get(name=name, version=version)
+    except NotFound as exc:
+        return not_found(request, str(exc))
+    return _package_page(
+        request, detail, canonical_url=reverse("catalog:release", args=[name, version])
+    )
+
+
+@require_safe
+@conditional
+def user(request: HttpRequest, username: str) -> HttpResponse:
+    try:
+        profile = selectors.user_profile_get(username=username)
+    except NotFound as exc:
+        return not_found(request, str(exc))
+    response = render(request, "catalog/user.html", {"profile": profile})
+    return _last_modified(response, profile.updated)
+
+
+# --- JSON API (PyPI's format) ------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S") if value else None
+
+
+def _iso_ms(value: datetime | None) -> str | None:
+    # Milliseconds: what MongoDB keeps, so both stores give the same answer.
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}000Z"
+
+
+def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
+    return {
+        "comment_text": "",
+        "digests": {"md5": row.md5, "sha256": row.sha256},
+        "downloads": -1,
+        "filename": row.filename,
+        "has_sig": False,
+        "md5_digest": row.md5,
+        "packagetype": row.packagetype,
+        "python_version": row.python_version,
+        # PyPI gives each file its release's Requires-Python.
+        "requires_python": row.requires_python or release.requires_python or None,
+        "size": row.size,
+        "upload_time": _iso(row.upload_time),
+        "upload_time_iso_8601": _iso_ms(row.upload_time),
+        "url": row.url,
+        "yanked": release.yanked,
+        "yanked_reason": release.yanked_reason or None,
+    }
+
+
+@require_safe
+@conditional
+def package_json(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
+    canonical = canonicalize_name(name)
+    if canonical != name:
+        if version:
+            return redirect("catalog:json_release", name=canonical, version=version)
+        return redirect("catalog:json_package", name=canonical)
+    try:
+        data = selectors.package_json_get(name=name, version=version)
+    except NotFound as exc:
+        return not_found(request, str(exc))
+    detail = data.package
+    release = detail.release
+    package_url = request.build_absolute_uri(reverse("catalog:package", args=[name]))
+    info = {
+        "author": detail.author,
+        "author_email": detail.author_email,
+        "bugtrack_url": None,
+        "classifiers": detail.classifiers,
+        "description": detail.description,
+        "description_content_type": detail.description_content_type or None,
+        "docs_url": detail.docs_url or None,
+        "download_url": "",
+        "downloads": {"last_day": -1, "last_month": -1, "last_week": -1},
+        "home_page": detail.home_page,
+        "keywords": detail.keywords,
+        "license": detail.license.name if detail.license else "",
+        "maintainer": detail.maintainer,
+        "maintainer_email": detail.maintainer_email,
+        "name": detail.display_name,
+        "package_url": package_url,
+        "platform": None,
+        "project_url": package_url,
+        "project_urls": detail.project_urls or None,
+        "release_url": request.build_absolute_uri(
+            reverse("catalog:release", args=[name, release.version])
+        )
+        if release
+        else None,
+        "requires_dist": None,
+        "requires_python": release.requires_python if release else "",
+        "summary": detail.summary,
+        "version": release.version if release else None,
+        "yanked": release.yanked if release else False,
+        "yanked_reason": (release.yanked_reason or None) if release else None,
+    }
+    body: dict = {"info": info, "last_serial": detail.last_serial}
+    if version is None:
+        # PyPI lists every release (oldest first) only on the project URL.
+        body["releases"] = {
+            r.version: [_file_json(f, release=r) for f in data.files[r.version]]
+            for r in reversed(detail.releases)
+        }
+    body["urls"] = [_file_json(f, release=release) for f in release.files] if release else []
+    response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
+    response["Access-Control-Allow-Origin"] = "*"
+    return _last_modified(response, detail.last_modified)
+
+
+# --- Simple repository API (PEP 503 HTML, PEP 691 JSON) ----------------------
+
+
+def _simple_format(request: HttpRequest) -> str | None:
+    """The media type to answer with, from the Accept header (None: nothing acceptable)."""
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
+        return "text/html"
+    offered = [SIMPLE_JSON, SIMPLE_HTML, "text/html"]
+    best, best_q = None, 0.0
+    for item in accept.split(","):
+        media, *params = (p.strip() for p in item.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        candidates = (
+            ["text/html"]
+            if media in {"*/*", "application/*"}
+            else ["text/html"]
+            if media == "text/*"
+            else [media]
+            if media in offered
+            else []
+        )
+        for candidate in candidates:
+            # Ties go to the earlier entry in the header (pip lists its preference first).
+            if quality > best_q or (quality == best_q and best is None):
+                best, best_q = candidate, quality
+    return best if best_q > 0 else None
+
+
+def _simple_response(
+    request: HttpRequest, template: str, context: dict, payload: dict
+) -> HttpResponse:
+    media = _simple_format(request)
+    if media is None:
+        return HttpResponse(
+            f"406 Not Acceptable: use text/html, {SIMPLE_HTML} or {SIMPLE_JSON}\n",
+            status=406,
+            content_type="text/plain",
+        )
+    if media == SIMPLE_JSON:
+        response = HttpResponse(json.dumps(payload), content_type=SIMPLE_JSON)
+    else:
+        response = render(request, template, context, content_type=f"{media}; charset=utf-8")
+    patch_vary_headers(response, ["Accept"])
+    return response
+
+
+@require_safe
+@conditional
+def simple_index(request: HttpRequest) -> HttpResponse:
+    names = selectors.simple_index_list()
+    payload = {
+        "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": 0},
+        "projects": [{"name": n} for n in names],
+    }
+    return _simple_response(request, "catalog/simple/index.html", {"names": names}, payload)
+
+
+@require_safe
+@conditional
+def simple_project(request: HttpRequest, name: str) -> HttpResponse:
+    canonical = canonicalize_name(name)
+    if canonical != name:
+        return redirect("catalog:simple_project", name=canonical)
+    try:
+        project = selectors.simple_project_get(name=name)
+    except NotFound as exc:
+        return not_found(request, str(exc))
+    payload = {
+        "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": project.last_serial},
+        "name": project.name,
+        "versions": project.versions,
+        "files": [
+            {
+                "filename": f.filename,
+                "url": f.url,
+                "hashes": {"sha256": f.sha256} if f.sha256 else {},
+                "requires-python": f.requires_python or None,
+                "yanked": (f.yanked_reason or True) if f.yanked else False,
+                "size": f.size,
+                "upload-time": _iso_ms(f.upload_time),
+            }
+            for f in project.files
+        ],
+    }
+    response = _simple_response(
+        request, "catalog/simple/project.html", {"project": project}, payload
+    )
+    response["X-PyPI-Last-Serial"] = str(project.last_serial)
+    return response

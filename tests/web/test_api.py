@@ -1,0 +1,152 @@
+"""PyPI's JSON API and the Simple repository API (PEP 503 / PEP 691), on both stores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from catalog.models import Classifier, License, Maintainer, Package, Release
+from tests.web.conftest import fill_mongo
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+PIP_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
+    "text/html; q=0.01"
+)
+
+
+def test_json_api_project(client, backend):
+    response = client.get("/pypi/demo-pkg/json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"info", "releases", "urls", "last_serial"}
+    info = body["info"]
+    assert info["name"] == "Demo_Pkg"
+    assert info["version"] == "1.10"
+    assert info["summary"] == "A demonstration package"
+    assert info["license"] == "MIT License"
+    assert info["requires_python"] == ">=3.9"
+    assert info["project_urls"] == {"Source": "https://example.org/demo/src"}
+    assert info["description_content_type"] == "text/markdown; variant=GFM"
+    assert "Framework :: Django" in info["classifiers"]
+    assert info["package_url"] == "http://testserver/project/demo-pkg/"
+    assert body["last_serial"] == 42
+    assert list(body["releases"]) == ["1.0", "1.9", "1.10", "1.11", "2.0b1"]
+    yanked = body["releases"]["1.11"][0]
+    assert yanked["yanked"] is True and yanked["yanked_reason"] == "broken wheel"
+    assert [f["filename"] for f in body["urls"]] == [
+        "demo_pkg-1.10-py3-none-any.whl",
+        "demo_pkg-1.10.tar.gz",
+    ]
+    sdist = body["urls"][1]
+    assert sdist["digests"]["sha256"] == "00" + "ab" * 31
+    assert sdist["size"] == 1000
+    assert sdist["packagetype"] == "sdist"
+    assert sdist["upload_time"] == "2024-03-04T12:00:00"
+    assert sdist["upload_time_iso_8601"] == "2024-03-04T12:00:00.000000Z"
+    assert sdist["url"] == "https://files.example.org/packages/demo_pkg-1.10.tar.gz"
+
+
+def test_json_api_release(client, backend):
+    body = client.get("/pypi/demo-pkg/1.0/json").json()
+    assert "releases" not in body
+    assert body["info"]["version"] == "1.0"
+    assert body["info"]["requires_python"] == ">=3.8"
+    assert [f["filename"] for f in body["urls"]] == [
+        "demo_pkg-1.0-py3-none-any.whl",
+        "demo_pkg-1.0.tar.gz",
+    ]
+
+
+def test_json_api_redirects_and_not_found(client, backend):
+    assert client.get("/pypi/Demo_Pkg/json")["Location"] == "/pypi/demo-pkg/json"
+    for url in ("/pypi/nope/json", "/pypi/demo-pkg/7.0/json", "/pypi/demo-pkg/x/y/json"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["message"] == "Not Found"
+
+
+def test_simple_index_html_and_json(client, backend):
+    response = client.get("/simple/")
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert '<a href="demo-pkg/">demo-pkg</a>' in response.content.decode()
+    response = client.get("/simple/", HTTP_ACCEPT=PIP_ACCEPT)
+    assert response["Content-Type"] == SIMPLE_JSON
+    assert "Accept" in response["Vary"]
+    body = json.loads(response.content)
+    assert body["meta"]["api-version"] == "1.1"
+    assert [p["name"] for p in body["projects"]] == ["demo", "demo-pkg", "other"]
+
+
+def test_simple_project_html(client, backend):
+    response = client.get("/simple/demo-pkg/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        '<a href="https://files.example.org/packages/demo_pkg-1.0.tar.gz#sha256='
+        + "00"
+        + "ab" * 31
+        + '" data-requires-python="&gt;=3.8">demo_pkg-1.0.tar.gz</a>'
+    ) in page
+    assert 'data-yanked="broken wheel">demo_pkg-1.11.tar.gz</a>' in page
+    assert page.count("<a ") == 10
+    assert response["X-PyPI-Last-Serial"] == "42"
+
+
+def test_simple_project_json(client, backend):
+    response = client.get("/simple/demo-pkg/", HTTP_ACCEPT=PIP_ACCEPT)
+    assert response["Content-Type"] == SIMPLE_JSON
+    body = json.loads(response.content)
+    assert body["name"] == "demo-pkg"
+    assert body["versions"] == ["1.0", "1.9", "1.10", "1.11", "2.0b1"]
+    files = {f["filename"]: f for f in body["files"]}
+    assert files["demo_pkg-1.0.tar.gz"]["hashes"] == {"sha256": "00" + "ab" * 31}
+    assert files["demo_pkg-1.0.tar.gz"]["requires-python"] == ">=3.8"
+    assert files["demo_pkg-1.11.tar.gz"]["yanked"] == "broken wheel"
+    assert files["demo_pkg-1.9.tar.gz"]["yanked"] is False
+
+
+@pytest.mark.parametrize(
+    ("accept", "status", "content_type"),
+    [
+        ("", 200, "text/html; charset=utf-8"),
+        ("*/*", 200, "text/html; charset=utf-8"),
+        ("application/vnd.pypi.simple.v1+html", 200, "application/vnd.pypi.simple.v1+html"),
+        ("text/html;q=0.5, application/vnd.pypi.simple.v1+json;q=0.9", 200, SIMPLE_JSON),
+        ("application/pdf", 406, "text/plain"),
+    ],
+)
+def test_simple_content_negotiation(client, backend, accept, status, content_type):
+    response = client.get("/simple/demo/", HTTP_ACCEPT=accept)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith(content_type)
+
+
+def test_simple_redirects_and_plain_text_404(client, backend):
+    assert client.get("/simple/Demo_Pkg/")["Location"] == "/simple/demo-pkg/"
+    response = client.get("/simple/nope/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == "404 Not Found: no package named 'nope'\n"
+
+
+@pytest.mark.parametrize("source", ["demo-pkg", "other"])
+def test_json_api_output_imports_back_into_an_empty_catalog(client, backend, tmp_path, source):
+    exported = client.get(f"/pypi/{source}/json").json()
+    path = tmp_path / f"{source}.json"
+    path.write_text(json.dumps(exported))
+    Package.objects.all().delete()
+    License.objects.all().delete()
+    Classifier.objects.all().delete()
+    assert not Release.objects.exists() and not Maintainer.objects.exists()
+
+    call_command("import_pypi", str(path))
+
+    if backend == "mongo":
+        fill_mongo()
+    again = client.get(f"/pypi/{source}/json").json()
+    assert again == exported

@@ -1,0 +1,125 @@
+"""Query budgets that do not grow with a package's size, and conditional GETs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import mongomock.collection
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Maintainer, Package, User
+from tests.web.conftest import fill_mongo, make_release
+
+COUNTED = ("find", "find_one", "aggregate", "count_documents", "estimated_document_count")
+
+# Pinned budgets: package, classifiers, maintainers, history, release, files.
+PACKAGE_PAGE_QUERIES = 6
+PACKAGE_PAGE_MONGO_OPS = 3
+
+
+@pytest.fixture
+def mongo_ops(monkeypatch):
+    """Every top-level MongoDB operation the code runs (mongomock's own nesting excluded)."""
+    calls: list[tuple[str, str]] = []
+    depth = [0]
+    for name in COUNTED:
+        original = getattr(mongomock.collection.Collection, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            if depth[0] == 0:
+                calls.append((self.name, _name))
+            depth[0] += 1
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(mongomock.collection.Collection, name, counted)
+    return calls
+
+
+def grow(package: Package) -> None:
+    """40 more releases with files and five more maintainers."""
+    for index in range(40):
+        make_release(package, f"0.{index}.0", days=-index - 1)
+    for index in range(5):
+        user = User.objects.create_user(username=f"extra{index}", password="x-password-9")
+        Maintainer.objects.create(package=package, user=user)
+
+
+def sql_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_sql_package_page_queries_do_not_grow(client, catalog, settings):
+    settings.CATALOG_READ_BACKEND = "sql"
+    urls = ["/project/demo-pkg/", "/project/demo-pkg/1.9/"]
+    before = [sql_queries(client, url) for url in urls]
+    grow(catalog["demo_pkg"])
+    after = [sql_queries(client, url) for url in urls]
+    assert before == after == [PACKAGE_PAGE_QUERIES, PACKAGE_PAGE_QUERIES]
+
+
+def test_sql_budgets_of_other_pages(client, catalog, settings, django_assert_num_queries):
+    settings.CATALOG_READ_BACKEND = "sql"
+    grow(catalog["demo_pkg"])
+    budgets = {
+        "/": 6,  # four counts, newest releases, updated packages
+        "/search/?q=demo": 2,  # count, page
+        "/user/alice/": 2,
+        "/pypi/demo-pkg/json": PACKAGE_PAGE_QUERIES + 1,  # + every file
+        "/simple/demo-pkg/": 3,
+        "/rss/project/demo-pkg/releases.xml": 2,
+    }
+    for url, budget in budgets.items():
+        with django_assert_num_queries(budget):
+            assert client.get(url).status_code == 200, url
+
+
+def test_mongo_package_page_operations_do_not_grow(client, catalog, settings, mongo_ops):
+    settings.CATALOG_READ_BACKEND = "mongo"
+    fill_mongo()
+    mongo_ops.clear()
+    assert client.get("/project/demo-pkg/").status_code == 200
+    before = list(mongo_ops)
+    grow(catalog["demo_pkg"])
+    fill_mongo()
+    mongo_ops.clear()
+    assert client.get("/project/demo-pkg/").status_code == 200
+    assert mongo_ops == before
+    assert mongo_ops == [
+        ("packages", "find_one"),
+        ("releases", "find"),
+        ("releases", "find_one"),
+    ]
+    assert len(mongo_ops) == PACKAGE_PAGE_MONGO_OPS
+
+
+def test_pages_answer_conditional_requests(client, backend, catalog):
+    first = client.get("/project/demo-pkg/")
+    etag, last_modified = first["ETag"], first["Last-Modified"]
+    assert etag.startswith('"') and last_modified.endswith("GMT")
+    again = client.get("/project/demo-pkg/", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+    since = client.get("/project/demo-pkg/", HTTP_IF_MODIFIED_SINCE=last_modified)
+    assert since.status_code == 304
+    for url in ("/", "/search/?q=demo", "/user/alice/", "/pypi/demo-pkg/json", "/simple/demo/"):
+        response = client.get(url)
+        assert response.status_code == 200 and response["ETag"], url
+        assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304, url
+    # A change gives a new ETag and a full page.
+    package = catalog["demo_pkg"]
+    package.summary = "A changed summary"
+    package.save()
+    package.releases.filter(version="1.9").update(updated=package.updated + timedelta(seconds=5))
+    if backend == "mongo":
+        fill_mongo()
+    changed = client.get("/project/demo-pkg/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert b"A changed summary" in changed.content
+    assert changed["Last-Modified"] != last_modified
