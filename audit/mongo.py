@@ -294,3 +294,81 @@ class AuditedDocumentQuerySet(QuerySet):
             entries.append(_entry(document, "*", Operation.BULK_DELETE, surplus))
         mongo_record(entries)
         return deleted
+
+
+# --- raw pymongo writes ----------------------------------------------------------
+
+
+def _request_id(request: Any) -> Any:
+    """The _id a pymongo write request targets (None when its filter is not by _id)."""
+    doc = getattr(request, "_doc", None)
+    if type(request).__name__ == "InsertOne":
+        if "_id" not in doc:
+            from bson import ObjectId
+
+            doc["_id"] = ObjectId()  # what pymongo would do, but known before the write
+        return doc["_id"]
+    target = getattr(request, "_filter", None) or {}
+    value = target.get("_id")
+    return None if isinstance(value, Mapping) else value
+
+
+def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> Any:
+    """``collection.bulk_write(requests, **kwargs)``, recorded: one entry per changed document.
+
+    For code that writes documents with pymongo directly (the migration, the
+    merge, the live sync): the documents are read before and after in one query
+    each (by ``_id``), so the entries hold real old and new values and cost a
+    constant number of round trips per batch. Requests whose filter is not an
+    ``_id`` are resolved to the document they match first (one query each).
+    A ``BulkWriteError`` is re-raised after the writes that did succeed are
+    recorded.
+    """
+    from pymongo.errors import BulkWriteError
+
+    if not is_enabled() or not requests:
+        return collection.bulk_write(requests, **kwargs)
+    ids = []
+    for request in requests:
+        _id = _request_id(request)
+        if _id is None:
+            match = collection.find_one(getattr(request, "_filter", {}) or {}, {"_id": 1})
+            _id = match["_id"] if match else None
+        if _id is not None:
+            ids.append(_id)
+    before = _fetch_by_ids(collection, ids)
+    error = None
+    try:
+        result = collection.bulk_write(requests, **kwargs)
+    except BulkWriteError as exc:
+        error, result = exc, None
+    # Upserts by a non-_id filter create documents we could not name beforehand.
+    upserted = getattr(result, "upserted_ids", None) or {}
+    ids.extend(v for v in upserted.values() if v not in before)
+    after = _fetch_by_ids(collection, ids)
+    label = collection.name
+    entries = []
+    for _id in dict.fromkeys(ids):
+        old, new = before.get(_id), after.get(_id)
+        changes = doc_changes(old, new)
+        if not changes:
+            continue
+        if old is None:
+            op = Operation.BULK_CREATE
+        elif new is None:
+            op = Operation.BULK_DELETE
+        else:
+            op = Operation.BULK_UPDATE
+        entries.append(EntryData(label, str(_id), op, changes))
+    mongo_record(entries)
+    if error is not None:
+        raise error
+    return result
+
+
+def _fetch_by_ids(collection: Any, ids: list[Any]) -> dict[Any, dict]:
+    found: dict[Any, dict] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for doc in collection.find({"_id": {"$in": ids[start : start + _CHUNK]}}):
+            found[doc["_id"]] = doc
+    return found

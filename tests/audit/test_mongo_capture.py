@@ -131,3 +131,36 @@ def test_document_email_normalizer_is_recorded():
     [entry] = mongo_entries(model="users")
     assert entry["changes"]["email"] == [None, "ann@example.org"]
     assert UserDocument.objects.get(pk="ann").email == "ann@example.org"
+
+
+def test_raw_bulk_writes_through_the_audited_helper_are_recorded():
+    from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
+    from pymongo.errors import BulkWriteError
+
+    from audit.context import audit_context
+    from audit.mongo import audited_bulk_write
+
+    collection = PackageDocument._get_collection()
+    collection.insert_one({"_id": "old", "display_name": "Old", "summary": "keep"})
+    collection.insert_one({"_id": "gone", "display_name": "Gone"})
+
+    with audit_context(command="migrate_to_mongo"), pytest.raises(BulkWriteError):
+        audited_bulk_write(
+            collection,
+            [
+                InsertOne({"_id": "new", "display_name": "New"}),
+                ReplaceOne({"_id": "old"}, {"display_name": "Old", "summary": "replaced"}),
+                UpdateOne({"display_name": "Old"}, {"$set": {"release_count": 3}}),
+                DeleteOne({"_id": "gone"}),
+                InsertOne({"_id": "old", "display_name": "duplicate"}),  # fails
+            ],
+            ordered=False,
+        )
+
+    entries = mongo_entries(model="packages")
+    assert [(e["operation"], e["object_key"], e["changes"]) for e in entries] == [
+        ("bulk_create", "new", {"display_name": [None, "New"]}),
+        ("bulk_update", "old", {"release_count": [None, 3], "summary": ["keep", "replaced"]}),
+        ("bulk_delete", "gone", {"display_name": ["Gone", None]}),
+    ]
+    assert {e["actor"] for e in entries} == {"command:migrate_to_mongo"}
