@@ -32,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# The live sync rebuilds documents after every relational commit; its cost is
+# the same with auditing on or off and would drown what is measured here.
+os.environ.setdefault("CATALOG_LIVE_SYNC", "0")
 
 import django  # noqa: E402
 
