@@ -144,7 +144,7 @@ class Maintainer(AuditedModelMixin, models.Model):
     objects = AuditedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["package", "role", "user"]
+        ordering = ["package_id", "role", "user_id"]
         constraints = [
             models.UniqueConstraint(fields=["package", "user"], name="maintainer_unique"),
         ]
@@ -178,7 +178,7 @@ class Release(AuditedModelMixin, models.Model):
     objects = ReleaseQuerySet.as_manager()
 
     class Meta:
-        ordering = ["package", "-sort_key"]
+        ordering = ["package_id", "-sort_key"]
         indexes = [
             models.Index(fields=["package", "-sort_key"], name="release_newest_first"),
         ]
@@ -229,7 +229,7 @@ class ReleaseFile(AuditedModelMixin, models.Model):
     objects = AuditedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["release", "filename"]
+        ordering = ["release_id", "filename"]
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="file_size_not_negative"),
         ]
