@@ -55,6 +55,11 @@ def audited_models() -> list[type[models.Model]]:
 
 
 def remember_loaded(sender, instance, **kwargs) -> None:
+    # A new object (no pk yet) has nothing loaded to remember; with recording
+    # off there is nobody to remember it for. read_stored() reads the row for
+    # an instance without a snapshot, so skipping here never loses a change.
+    if instance.pk is None or not is_enabled():
+        return
     instance._audit_snapshot = snapshot(instance)
 
 

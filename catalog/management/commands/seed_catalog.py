@@ -16,6 +16,9 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing when the catalog has packages"
         )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument(
+            "--audit", action="store_true", help="record an audit entry for every row written"
+        )
 
     def handle(self, *args, **options):
         if options["packages"] < 1:
@@ -26,6 +29,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 batch_size=options["batch_size"],
                 if_empty=options["if_empty"],
+                audit=options["audit"],
             )
         except CatalogNotEmpty as exc:
             raise CommandError(str(exc)) from exc
