@@ -132,7 +132,7 @@ def test_a_management_command_run_is_one_actor_and_one_correlation_id():
     if connection.vendor != "postgresql":
         pytest.skip("needs a database another process can open")
     result = subprocess.run(
-        [sys.executable, "manage.py", "seed_catalog", "--packages", "3", "--seed", "7"],
+        [sys.executable, "manage.py", "seed_catalog", "--packages", "3", "--seed", "7", "--audit"],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,
