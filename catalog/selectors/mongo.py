@@ -371,3 +371,24 @@ def package_releases_list(
         ReleaseListItem(item.name, item.display_name, r["version"], item.summary, r.get("created"))
         for r in rows
     ]
+
+
+def package_stamp(*, name: str) -> str | None:
+    """What a package's pages depend on, as far as its document shows (one read by _id).
+
+    The package document changes with its fields, maintainers, classifiers,
+    release count and default release; an edit to an older release alone does
+    not touch it, so cached pages built on this stamp also expire by age.
+    """
+    doc = _packages().find_one(
+        {"_id": name},
+        {
+            "updated": 1,
+            "license": 1,
+            "classifiers": 1,
+            "maintainers": 1,
+            "latest": 1,
+            "release_count": 1,
+        },
+    )
+    return None if doc is None else repr(sorted(doc.items()))

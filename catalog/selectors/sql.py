@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 
 from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
 from catalog.selectors.common import default_version, maintainers_sorted, search_window
@@ -325,3 +336,56 @@ def package_releases_list(
         ReleaseListItem(package.name, package.display_name, version, package.summary, created)
         for version, created in rows
     ]
+
+
+def package_stamp(*, name: str) -> str | None:
+    """What a package's pages depend on, in one query: a change to any of it changes the stamp.
+
+    Counts catch deletions; the newest ``updated`` of each related table
+    catches edits. None when there is no such package.
+    """
+
+    def newest_and_count(queryset, key: str) -> tuple[Subquery, Subquery]:
+        grouped = queryset.order_by().values(key)
+        return (
+            Subquery(grouped.annotate(v=Max("updated")).values("v")),
+            Subquery(grouped.annotate(v=Count("pk")).values("v")),
+        )
+
+    releases = newest_and_count(Release.objects.filter(package_id=OuterRef("pk")), "package_id")
+    files = newest_and_count(
+        ReleaseFile.objects.filter(release__package_id=OuterRef("pk")), "release__package_id"
+    )
+    roles = newest_and_count(Maintainer.objects.filter(package_id=OuterRef("pk")), "package_id")
+    classifiers = Subquery(
+        Package.classifiers.through.objects.filter(package_id=OuterRef("pk"))
+        .order_by()
+        .values("package_id")
+        .annotate(v=Count("pk"))
+        .values("v")
+    )
+    row = (
+        Package.objects.filter(name=name)
+        .annotate(
+            r_new=releases[0],
+            r_count=releases[1],
+            f_new=files[0],
+            f_count=files[1],
+            m_new=roles[0],
+            m_count=roles[1],
+            c_count=classifiers,
+        )
+        .values_list(
+            "updated",
+            "license__updated",
+            "r_new",
+            "r_count",
+            "f_new",
+            "f_count",
+            "m_new",
+            "m_count",
+            "c_count",
+        )
+        .first()
+    )
+    return None if row is None else repr(row)

@@ -70,6 +70,16 @@ def make_release(package: Package, version: str, *, days: int, files: int = 2, *
     return release
 
 
+@pytest.fixture(autouse=True)
+def clear_page_cache():
+    """Rendered pages are cached per process: every test starts cold."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def catalog(db):
     alice = User.objects.create_user(

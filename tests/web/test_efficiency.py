@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import mongomock.collection
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,9 +15,10 @@ from tests.web.conftest import fill_mongo, make_release
 
 COUNTED = ("find", "find_one", "aggregate", "count_documents", "estimated_document_count")
 
-# Pinned budgets: package, classifiers, maintainers, history, release, files.
-PACKAGE_PAGE_QUERIES = 6
-PACKAGE_PAGE_MONGO_OPS = 3
+# Pinned budgets for a cold cache: the stamp, then package, classifiers,
+# maintainers, history, release, files. A cached page costs the stamp alone.
+PACKAGE_PAGE_QUERIES = 7
+PACKAGE_PAGE_MONGO_OPS = 4
 
 
 @pytest.fixture
@@ -49,7 +51,9 @@ def grow(package: Package) -> None:
         Maintainer.objects.create(package=package, user=user)
 
 
-def sql_queries(client, url: str) -> int:
+def sql_queries(client, url: str, *, cold: bool = True) -> int:
+    if cold:
+        cache.clear()
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
@@ -62,6 +66,10 @@ def test_sql_package_page_queries_do_not_grow(client, catalog, settings):
     grow(catalog["demo_pkg"])
     after = [sql_queries(client, url) for url in urls]
     assert before == after == [PACKAGE_PAGE_QUERIES, PACKAGE_PAGE_QUERIES]
+    # Served again from the cache: only the stamp is read.
+    for url in urls:
+        client.get(url)
+    assert [sql_queries(client, url, cold=False) for url in urls] == [1, 1]
 
 
 def test_sql_budgets_of_other_pages(client, catalog, settings, django_assert_num_queries):
@@ -72,10 +80,11 @@ def test_sql_budgets_of_other_pages(client, catalog, settings, django_assert_num
         "/search/?q=demo": 2,  # count, page
         "/user/alice/": 2,
         "/pypi/demo-pkg/json": PACKAGE_PAGE_QUERIES + 1,  # + every file
-        "/simple/demo-pkg/": 3,
+        "/simple/demo-pkg/": 4,  # stamp, package, versions, files
         "/rss/project/demo-pkg/releases.xml": 2,
     }
     for url, budget in budgets.items():
+        cache.clear()
         with django_assert_num_queries(budget):
             assert client.get(url).status_code == 200, url
 
@@ -88,15 +97,38 @@ def test_mongo_package_page_operations_do_not_grow(client, catalog, settings, mo
     before = list(mongo_ops)
     grow(catalog["demo_pkg"])
     fill_mongo()
+    cache.clear()
     mongo_ops.clear()
     assert client.get("/project/demo-pkg/").status_code == 200
     assert mongo_ops == before
     assert mongo_ops == [
+        ("packages", "find_one"),  # the stamp
         ("packages", "find_one"),
         ("releases", "find"),
         ("releases", "find_one"),
     ]
     assert len(mongo_ops) == PACKAGE_PAGE_MONGO_OPS
+    mongo_ops.clear()
+    assert client.get("/project/demo-pkg/").status_code == 200
+    assert mongo_ops == [("packages", "find_one")]
+
+
+def test_cached_sql_pages_show_every_change_at_once(client, catalog, settings):
+    settings.CATALOG_READ_BACKEND = "sql"
+    package = catalog["demo_pkg"]
+    page = client.get("/project/demo-pkg/").content.decode()
+    assert "Yanked: gone" not in page
+    old = package.releases.get(version="1.0")
+    old.yanked, old.yanked_reason = True, "gone"
+    old.save()
+    assert "Yanked: gone" in client.get("/project/demo-pkg/").content.decode()
+    package.roles.get(user__username="bob").delete()
+    assert 'href="/user/bob/"' not in client.get("/project/demo-pkg/").content.decode()
+    file = old.files.first()
+    file.sha256 = "f" * 64
+    file.save()
+    assert "f" * 64 in client.get("/project/demo-pkg/1.0/").content.decode()
+    assert "f" * 64 in client.get("/pypi/demo-pkg/json").content.decode()
 
 
 def test_pages_answer_conditional_requests(client, backend, catalog):
