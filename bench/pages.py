@@ -275,10 +275,16 @@ def _ms(value: str) -> float:
 
 def wrk_run(wrk: str, url: str, *, seconds: int, connections: int) -> tuple[float, float, float]:
     """(requests per second, p50 ms, p99 ms) for ``url``."""
-    # A short warm-up so the first requests (template loading, caches) do not count.
-    subprocess.run([wrk, "-t1", "-c2", "-d1s", url], check=True, capture_output=True, text=True)
+    # A warm-up so the first requests (template loading, cold caches) do not count;
+    # long timeouts, since a cold page on the embedded MongoDB store scans in Python.
+    subprocess.run(
+        [wrk, "-t1", "-c4", "-d2s", "--timeout", "60s", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
         check=True,
         capture_output=True,
         text=True,
@@ -287,6 +293,8 @@ def wrk_run(wrk: str, url: str, *, seconds: int, connections: int) -> tuple[floa
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"{url} answered with errors under load:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if not rps:
+        raise SystemExit(f"{url} answered no request in {seconds}s:\n{out}")
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     return rps, p50, p99

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -17,6 +18,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -338,54 +340,71 @@ def package_releases_list(
     ]
 
 
-def package_stamp(*, name: str) -> str | None:
-    """What a package's pages depend on, in one query: a change to any of it changes the stamp.
+# Stamp statements are built by the ORM once per process and then only bound to
+# a name: compiling these nested subqueries costs more than running them.
+_STAMP_NAME = "\x00package-stamp-name\x00"
+_STAMP_SQL: dict[str, tuple[str, tuple]] = {}
 
-    Counts catch deletions; the newest ``updated`` of each related table
-    catches edits. None when there is no such package.
-    """
 
-    def newest_and_count(queryset, key: str) -> tuple[Subquery, Subquery]:
-        grouped = queryset.order_by().values(key)
-        return (
-            Subquery(grouped.annotate(v=Max("updated")).values("v")),
-            Subquery(grouped.annotate(v=Count("pk")).values("v")),
+def _stamp_querysets(name: str) -> dict[str, object]:
+    def per_package(queryset, value):
+        return Subquery(
+            queryset.filter(package_id=OuterRef("pk"))
+            .order_by()
+            .values("package_id")
+            .annotate(v=value)
+            .values("v")
         )
 
-    releases = newest_and_count(Release.objects.filter(package_id=OuterRef("pk")), "package_id")
-    files = newest_and_count(
-        ReleaseFile.objects.filter(release__package_id=OuterRef("pk")), "release__package_id"
-    )
-    roles = newest_and_count(Maintainer.objects.filter(package_id=OuterRef("pk")), "package_id")
-    classifiers = Subquery(
-        Package.classifiers.through.objects.filter(package_id=OuterRef("pk"))
+    def per_release(value):
+        # Probed per release through the foreign-key index: the cost follows
+        # the package's size, not the catalog's.
+        return Subquery(
+            ReleaseFile.objects.filter(release_id=OuterRef("pk"))
+            .order_by()
+            .values("release_id")
+            .annotate(v=value)
+            .values("v")
+        )
+
+    return {
+        "package": Package.objects.filter(name=name)
+        .annotate(
+            m_new=per_package(Maintainer.objects, Max("updated")),
+            m_count=per_package(Maintainer.objects, Count("pk")),
+            c_count=per_package(Package.classifiers.through.objects, Count("pk")),
+        )
+        .values_list("updated", "license__updated", "m_new", "m_count", "c_count"),
+        "releases": Release.objects.filter(package__name=name)
+        .annotate(file_new=per_release(Max("updated")), file_count=per_release(Count("pk")))
         .order_by()
         .values("package_id")
-        .annotate(v=Count("pk"))
-        .values("v")
-    )
-    row = (
-        Package.objects.filter(name=name)
         .annotate(
-            r_new=releases[0],
-            r_count=releases[1],
-            f_new=files[0],
-            f_count=files[1],
-            m_new=roles[0],
-            m_count=roles[1],
-            c_count=classifiers,
+            r_new=Max("updated"),
+            r_count=Count("pk"),
+            f_new=Max("file_new"),
+            f_count=Sum("file_count"),
         )
-        .values_list(
-            "updated",
-            "license__updated",
-            "r_new",
-            "r_count",
-            "f_new",
-            "f_count",
-            "m_new",
-            "m_count",
-            "c_count",
-        )
-        .first()
-    )
-    return None if row is None else repr(row)
+        .values_list("r_new", "r_count", "f_new", "f_count"),
+    }
+
+
+def package_stamp(*, name: str) -> str | None:
+    """What a package's pages depend on, in two queries: any change to it changes the stamp.
+
+    Counts catch deletions; the newest ``updated`` of the package, its
+    license, maintainers, releases and files catches edits. None when there is
+    no such package.
+    """
+    if not _STAMP_SQL:
+        for key, queryset in _stamp_querysets(_STAMP_NAME).items():
+            _STAMP_SQL[key] = queryset.query.sql_with_params()
+    rows = []
+    with connection.cursor() as cursor:
+        for key in ("package", "releases"):
+            sql, params = _STAMP_SQL[key]
+            cursor.execute(sql, tuple(name if p == _STAMP_NAME else p for p in params))
+            rows.append(cursor.fetchone())
+    if rows[0] is None:
+        return None
+    return repr(rows)
