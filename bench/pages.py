@@ -277,12 +277,18 @@ def wrk_run(wrk: str, url: str, *, seconds: int, connections: int) -> tuple[floa
     """(requests per second, p50 ms, p99 ms) for ``url``."""
     # A warm-up so the first requests (template loading, cold caches) do not count;
     # long timeouts, since a cold page on the embedded MongoDB store scans in Python.
-    subprocess.run(
-        [wrk, "-t1", "-c4", "-d2s", "--timeout", "60s", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    for _ in range(5):
+        warm = subprocess.run(
+            [wrk, "-t1", "-c4", "-d2s", "--timeout", "60s", "--latency", url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        found = re.search(r"\s99%\s+(\S+)", warm)
+        answered = int(re.search(r"(\d+) requests in", warm).group(1))
+        # Warm once every worker answers quickly (each keeps its own cache).
+        if answered > 20 and found and _ms(found.group(1)) < 500:
+            break
     result = subprocess.run(
         [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
         check=True,
@@ -317,10 +323,15 @@ def pages_bench(
     for backend in ("sql", "mongo"):
         server, base = server_start(backend=backend, database_url=database_url, workers=workers)
         try:
-            ceiling = None
-            for page, path in pages.items():
-                rps, p50, p99 = wrk_run(wrk, base + path, seconds=seconds, connections=connections)
-                ceiling = ceiling or rps
+            results = [
+                (page, path, *wrk_run(wrk, base + path, seconds=seconds, connections=connections))
+                for page, path in pages.items()
+            ]
+            # The machine is shared and noisy: measure the ceiling again at the end
+            # and divide by the higher of the two, so ratios err on the low side.
+            again = wrk_run(wrk, base + "/healthz", seconds=seconds, connections=connections)
+            ceiling = max(results[0][2], again[0])
+            for page, path, rps, p50, p99 in results:
                 measurements.append(
                     Measurement(
                         backend=backend,
