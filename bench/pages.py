@@ -149,6 +149,10 @@ def catalog_prepare(*, database_url: str, packages: int) -> dict[str, int]:
     for name, count in ((THIRTY, 30), (THOUSAND, 1000)):
         if not Package.objects.filter(name=name).exists():
             _release_package(name, count, maintainer=maintainer)
+    if connections["default"].vendor == "postgresql":
+        # Fresh bulk loads have no planner statistics until autovacuum runs.
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ANALYZE")
     sizes = {
         "packages": Package.objects.count(),
         "releases": Release.objects.count(),
