@@ -126,11 +126,12 @@ def catalog_home_get() -> HomePage:
             [{"$group": {"_id": None, "files": {"$sum": {"$size": {"$ifNull": ["$files", []]}}}}}]
         )
     )
+    # Whole-collection counts come from collection metadata (no scan on a real server).
     stats = CatalogStats(
-        packages=_packages().count_documents({}),
-        releases=_releases().count_documents({}),
+        packages=_packages().estimated_document_count(),
+        releases=_releases().estimated_document_count(),
         files=file_totals[0]["files"] if file_totals else 0,
-        users=_users().count_documents({}),
+        users=_users().estimated_document_count(),
     )
     return HomePage(
         stats=stats,

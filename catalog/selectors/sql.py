@@ -12,7 +12,9 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    DateTimeField,
     Exists,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -58,6 +60,34 @@ FILE_COLUMNS = (
     "md5",
     "upload_time",
 )
+
+
+class Milliseconds(Func):
+    """A timestamp cut to milliseconds, the precision MongoDB keeps.
+
+    "Newest first" lists order on it so that both stores break ties the same
+    way (by name or id) when rows differ only in microseconds.
+    """
+
+    output_field = DateTimeField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return self.as_sqlite(compiler, connection, **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler, connection, template="date_trunc('milliseconds', %(expressions)s)"
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite keeps datetimes as ISO text: the first 23 characters end at milliseconds.
+        return super().as_sql(compiler, connection, template="substr(%(expressions)s, 1, 23)")
+
+
+def _newest(field: str, tie: str):
+    return (Milliseconds(field).desc(), tie)
+
+
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
@@ -98,14 +128,14 @@ def catalog_home_get() -> HomePage:
         files=ReleaseFile.objects.count(),
         users=User.objects.count(),
     )
-    newest = Release.objects.order_by("-created", "-id").values_list(
+    newest = Release.objects.order_by(*_newest("created", "-id")).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
     )[:HOME_LIST_LENGTH]
     return HomePage(
         stats=stats,
         newest_releases=[ReleaseListItem(*row) for row in newest],
         updated_packages=_list_items(
-            Package.objects.order_by("-updated", "name")[:HOME_LIST_LENGTH]
+            Package.objects.order_by(*_newest("updated", "name"))[:HOME_LIST_LENGTH]
         ),
     )
 
@@ -136,7 +166,7 @@ def package_search(*, query: SearchQuery) -> SearchPage:
     if query.order == "name":
         packages = packages.order_by("name")
     elif query.order == "-updated":
-        packages = packages.order_by("-updated", "name")
+        packages = packages.order_by(*_newest("updated", "name"))
     else:
         exact = Case(
             When(name=canonical, then=Value(0)), default=Value(1), output_field=IntegerField()
@@ -307,14 +337,14 @@ def simple_project_get(*, name: str) -> SimpleProject:
 
 
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    rows = Release.objects.order_by("-created", "-id").values_list(
+    rows = Release.objects.order_by(*_newest("created", "-id")).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
     )[:limit]
     return [ReleaseListItem(*row) for row in rows]
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    return _list_items(Package.objects.order_by("-created", "name")[:limit])
+    return _list_items(Package.objects.order_by(*_newest("created", "name"))[:limit])
 
 
 def package_releases_list(
@@ -331,7 +361,7 @@ def package_releases_list(
     )
     rows = (
         Release.objects.filter(package=package)
-        .order_by("-created", "-id")
+        .order_by(*_newest("created", "-id"))
         .values_list("version", "created")[:limit]
     )
     return item, [
