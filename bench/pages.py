@@ -253,6 +253,10 @@ def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subp
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
+        # A cold page on the embedded MongoDB store can take longer than the
+        # default 30 s worker timeout on a big catalog.
+        "--timeout",
+        "600",
         "pages:wsgi_app()",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
