@@ -71,27 +71,38 @@ def _cached(
     key: str,
     build: Callable[[], HttpResponse],
     *,
-    stamp: str | None = "",
+    stamp: Callable[[], str | None] | None = None,
     media: str = "",
 ) -> HttpResponse:
-    """A rendered page from the cache while its stamp is unchanged, else built and kept.
+    """A rendered page from the cache while it is fresh, else built and kept.
 
-    ``stamp=""`` means the page has no cheap freshness check (lists): it is
-    kept for CATALOG_LIST_CACHE_SECONDS. The key holds the store, host and
-    media type, since pages carry absolute URLs and negotiated formats.
+    With ``stamp`` (package pages) a cached page is served while the
+    package's stamp is unchanged; a stamp just checked is trusted for
+    CATALOG_STAMP_SECONDS. Without one (lists) a page is kept for
+    CATALOG_LIST_CACHE_SECONDS. The key holds the store, host and media type,
+    since pages carry absolute URLs and negotiated formats.
     """
-    if not settings.CATALOG_PAGE_CACHE or stamp is None:
+    if not settings.CATALOG_PAGE_CACHE:
         return build()
-    if stamp and selectors.stamp_is_exact():
-        timeout = settings.CATALOG_PACKAGE_CACHE_SECONDS
-    else:
-        timeout = settings.CATALOG_LIST_CACHE_SECONDS
+    exact = stamp is not None and selectors.stamp_is_exact()
+    timeout = (
+        settings.CATALOG_PACKAGE_CACHE_SECONDS if exact else settings.CATALOG_LIST_CACHE_SECONDS
+    )
     if timeout <= 0:
         return build()
     raw = "\x1f".join((selectors.backend_name(), request.scheme, request.get_host(), media, key))
     cache_key = "catalog:page:" + hashlib.sha256(raw.encode()).hexdigest()
+    checked_key = cache_key + ":checked"
     hit = cache.get(cache_key)
-    if hit is not None and hit[0] == stamp:
+    trusted = hit is not None and stamp is not None and bool(cache.get(checked_key))
+    current = ""
+    if stamp is not None and not trusted:
+        current = stamp()
+        if current is None:
+            return build()  # no such package: the view's 404
+    if hit is not None and (trusted or hit[0] == current):
+        if stamp is not None and not trusted:
+            _stamp_checked(checked_key)
         _, content, content_type, headers = hit
         response = HttpResponse(content, content_type=content_type)
         for name, value in headers.items():
@@ -109,8 +120,15 @@ def _cached(
             )
             if response.has_header(name)
         }
-        cache.set(cache_key, (stamp, response.content, response["Content-Type"], kept), timeout)
+        cache.set(cache_key, (current, response.content, response["Content-Type"], kept), timeout)
+        if stamp is not None:
+            _stamp_checked(checked_key)
     return response
+
+
+def _stamp_checked(checked_key: str) -> None:
+    if settings.CATALOG_STAMP_SECONDS > 0:
+        cache.set(checked_key, True, settings.CATALOG_STAMP_SECONDS)
 
 
 def _last_modified(response: HttpResponse, stamp: datetime | None) -> HttpResponse:
@@ -253,7 +271,9 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
         canonical_url = reverse("catalog:package", args=[name])
         return _package_page(request, detail, canonical_url=canonical_url)
 
-    return _cached(request, f"package:{name}", build, stamp=selectors.package_stamp(name=name))
+    return _cached(
+        request, f"package:{name}", build, stamp=lambda: selectors.package_stamp(name=name)
+    )
 
 
 @require_safe
@@ -272,7 +292,10 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
-        request, f"release:{name}:{version}", build, stamp=selectors.package_stamp(name=name)
+        request,
+        f"release:{name}:{version}",
+        build,
+        stamp=lambda: selectors.package_stamp(name=name),
     )
 
 
@@ -337,7 +360,7 @@ def package_json(request: HttpRequest, name: str, version: str | None = None) ->
         request,
         f"json:{name}:{version or ''}",
         lambda: _package_json_build(request, name, version),
-        stamp=selectors.package_stamp(name=name),
+        stamp=lambda: selectors.package_stamp(name=name),
     )
 
 
@@ -472,7 +495,7 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
         request,
         f"simple:{name}",
         lambda: _simple_project_build(request, name),
-        stamp=selectors.package_stamp(name=name),
+        stamp=lambda: selectors.package_stamp(name=name),
         media=str(_simple_format(request)),
     )
 

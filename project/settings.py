@@ -164,3 +164,5 @@ LOGGING = {
 CATALOG_PAGE_CACHE = env_bool("CATALOG_PAGE_CACHE", True)
 CATALOG_LIST_CACHE_SECONDS = int(os.environ.get("CATALOG_LIST_CACHE_SECONDS", "30"))
 CATALOG_PACKAGE_CACHE_SECONDS = int(os.environ.get("CATALOG_PACKAGE_CACHE_SECONDS", "86400"))
+# A package stamp just checked is trusted this long (0: check on every request).
+CATALOG_STAMP_SECONDS = float(os.environ.get("CATALOG_STAMP_SECONDS", "1"))

@@ -420,21 +420,23 @@ def _stamp_querysets(name: str) -> dict[str, object]:
 
 
 def package_stamp(*, name: str) -> str | None:
-    """What a package's pages depend on, in two queries: any change to it changes the stamp.
+    """What a package's pages depend on, in one query: any change to it changes the stamp.
 
     Counts catch deletions; the newest ``updated`` of the package, its
     license, maintainers, releases and files catches edits. None when there is
     no such package.
     """
     if not _STAMP_SQL:
-        for key, queryset in _stamp_querysets(_STAMP_NAME).items():
-            _STAMP_SQL[key] = queryset.query.sql_with_params()
-    rows = []
+        compiled = [q.query.sql_with_params() for q in _stamp_querysets(_STAMP_NAME).values()]
+        # One round trip: the two statements side by side in one row.
+        (first, first_params), (second, second_params) = compiled
+        _STAMP_SQL["both"] = (
+            # Both parts are ORM-compiled with placeholders; values stay parameters.
+            f"SELECT * FROM ({first}) AS p LEFT JOIN ({second}) AS r ON 1 = 1",  # noqa: S608
+            first_params + second_params,
+        )
+    sql, params = _STAMP_SQL["both"]
     with connection.cursor() as cursor:
-        for key in ("package", "releases"):
-            sql, params = _STAMP_SQL[key]
-            cursor.execute(sql, tuple(name if p == _STAMP_NAME else p for p in params))
-            rows.append(cursor.fetchone())
-    if rows[0] is None:
-        return None
-    return repr(rows)
+        cursor.execute(sql, tuple(name if p == _STAMP_NAME else p for p in params))
+        row = cursor.fetchone()
+    return None if row is None else repr(row)

@@ -71,10 +71,12 @@ def make_release(package: Package, version: str, *, days: int, files: int = 2, *
 
 
 @pytest.fixture(autouse=True)
-def clear_page_cache():
-    """Rendered pages are cached per process: every test starts cold."""
+def clear_page_cache(settings):
+    """Rendered pages are cached per process: every test starts cold, and sees
+    every change at once (no stamp is trusted without checking it)."""
     from django.core.cache import cache
 
+    settings.CATALOG_STAMP_SECONDS = 0
     cache.clear()
     yield
     cache.clear()
