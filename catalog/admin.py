@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q
 
+from audit.admin import AuditHistoryMixin  # History with diffs, restore, deleted objects
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 
 
@@ -48,7 +49,7 @@ class ClassifierFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditHistoryMixin, DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "date_joined")
     search_fields = ("username", "email", "first_name", "last_name")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("homepage",)}))
@@ -56,13 +57,13 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(License)
-class LicenseAdmin(admin.ModelAdmin):
+class LicenseAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("name", "spdx_id")
     search_fields = ("name", "spdx_id")
 
 
 @admin.register(Classifier)
-class ClassifierAdmin(admin.ModelAdmin):
+class ClassifierAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
     list_per_page = 200
@@ -84,7 +85,7 @@ class ReleaseInline(admin.TabularInline):
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("display_name", "name", "summary", "license", "updated")
     list_select_related = ("license",)
     list_filter = ("license", ClassifierFilter)
@@ -121,7 +122,7 @@ class ReleaseFileInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("package", "version", "is_prerelease", "yanked", "created")
     list_select_related = ("package",)
     list_filter = ("yanked", PreReleaseFilter)
@@ -134,7 +135,7 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReleaseFile)
-class ReleaseFileAdmin(admin.ModelAdmin):
+class ReleaseFileAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("filename", "release", "packagetype", "size", "upload_time")
     list_select_related = ("release__package",)
     list_filter = ("packagetype",)
@@ -144,7 +145,7 @@ class ReleaseFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Maintainer)
-class MaintainerAdmin(admin.ModelAdmin):
+class MaintainerAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("package", "user", "role", "created")
     list_select_related = ("package", "user")
     list_filter = ("role",)

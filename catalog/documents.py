@@ -9,6 +9,10 @@ Shaped for the pages that read them, not copied table by table:
   so they are not embedded), files embedded; ``_id`` is ``<package>==<version>``.
 - ``users``: profile fields only; the password hash only when asked for.
 
+``checksum`` is the SHA-256 of the rest of the document (``mapping.document_checksum``),
+written by the migration and the live sync, so a re-run compares checksums and
+writes only documents whose content changed.
+
 ``sql_id`` keeps the relational primary key: the reverse migration and the
 verifier use it, and incremental runs use it as the tie-breaker of the
 (updated, primary key) high-water mark.
@@ -17,6 +21,8 @@ How a row becomes one of these is declared once, in ``catalog/mapping.py``.
 """
 
 from django_mongoengine import Document, EmbeddedDocument, fields
+
+from audit.mongo import AuditedDocumentQuerySet
 
 
 class LicenseEmbed(EmbeddedDocument):
@@ -62,6 +68,13 @@ class PackageDocument(Document):
     last_serial = fields.IntField(default=0)
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
+    checksum = fields.StringField()
+    # --- filled by `process_offline package_stats` from the releases collection.
+    first_release = fields.DateTimeField(null=True)
+    last_release = fields.DateTimeField(null=True)
+    total_size = fields.LongField(default=0)
+    # --- set by `merge_sources` on the documents it writes.
+    provenance = fields.DictField(null=True)
 
     meta = {
         "collection": "packages",
@@ -73,6 +86,7 @@ class PackageDocument(Document):
             "sql_id",
         ],
         "auto_create_index": False,
+        "queryset_class": AuditedDocumentQuerySet,  # audit (issue 6)
     }
 
     def __str__(self) -> str:
@@ -106,6 +120,7 @@ class ReleaseDocument(Document):
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
     files = fields.ListField(fields.EmbeddedDocumentField(FileEmbed))
+    checksum = fields.StringField()
 
     meta = {
         "collection": "releases",
@@ -117,6 +132,7 @@ class ReleaseDocument(Document):
             "sql_id",
         ],
         "auto_create_index": False,
+        "queryset_class": AuditedDocumentQuerySet,  # audit (issue 6)
     }
 
     def __str__(self) -> str:
@@ -136,11 +152,13 @@ class UserDocument(Document):
     updated = fields.DateTimeField(null=True)
     # Only present when the operator copies credentials explicitly.
     password = fields.StringField(null=True)
+    checksum = fields.StringField()
 
     meta = {
         "collection": "users",
         "indexes": ["sql_id"],
         "auto_create_index": False,
+        "queryset_class": AuditedDocumentQuerySet,  # audit (issue 6)
     }
 
     def __str__(self) -> str:

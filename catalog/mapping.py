@@ -16,9 +16,11 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import bson
+import bson.errors
 from django.db.models import Count, Prefetch
 
 from catalog.documents import release_document_id
@@ -277,17 +279,91 @@ def user_fields(doc: Document) -> dict[str, Any]:
 
 def _json_default(value: Any) -> str:
     if isinstance(value, datetime):
+        # Naive values are UTC (MongoDB stores UTC); aware ones may come with any
+        # tzinfo object (datetime.UTC, bson's utc), so normalize before printing.
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return _ms(value).isoformat()
     return str(value)
 
 
-def document_checksum(doc: Document) -> str:
-    """A stable checksum of a document's content (key order and tz form do not matter)."""
-    normalized = {k: v for k, v in doc.items()}
-    for key, value in normalized.items():
-        if isinstance(value, datetime) and value.tzinfo is None:
-            from datetime import UTC
+CHECKSUM_FIELD = "checksum"
 
-            normalized[key] = value.replace(tzinfo=UTC)
-    payload = json.dumps(normalized, sort_keys=True, default=_json_default, separators=(",", ":"))
+
+def document_checksum(doc: Document) -> str:
+    """A stable checksum of a document's content.
+
+    Key order, the tzinfo object of datetimes (at any depth) and the stored
+    ``checksum`` field itself do not matter, so a document read back from
+    MongoDB has the checksum of the document built from its row.
+    """
+    content = {k: v for k, v in doc.items() if k != CHECKSUM_FIELD}
+    payload = json.dumps(content, sort_keys=True, default=_json_default, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --- validation --------------------------------------------------------------
+# A row can hold values its document cannot (JSON of the wrong shape, a role
+# outside the choices, an integer beyond 64 bits). The migration and the live
+# sync report such a row by key and field instead of writing it.
+
+MAINTAINER_ROLES = frozenset(Maintainer.Role.values)
+_INT64 = 2**63
+
+
+def _bson_problems(doc: Document) -> list[tuple[str, str]]:
+    try:
+        bson.encode(doc)
+    except (bson.errors.InvalidDocument, OverflowError) as exc:
+        return [("", f"cannot be stored in MongoDB: {exc}")]
+    return []
+
+
+def package_problems(doc: Document) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if not doc.get("_id"):
+        problems.append(("name", "is empty"))
+    if not doc.get("display_name"):
+        problems.append(("display_name", "is empty"))
+    urls = doc.get("project_urls")
+    if not isinstance(urls, dict):
+        problems.append(
+            ("project_urls", f"expected an object of label -> URL, got {type(urls).__name__}")
+        )
+    else:
+        for label, url in urls.items():
+            if label.startswith("$"):
+                problems.append(("project_urls", f"label {label!r} may not start with '$'"))
+            if not isinstance(url, str):
+                problems.append(
+                    ("project_urls", f"URL of {label!r} must be a string, got {type(url).__name__}")
+                )
+    for m in doc.get("maintainers") or ():
+        if m["role"] not in MAINTAINER_ROLES:
+            problems.append(
+                (
+                    "maintainers.role",
+                    f"{m['username']!r} has role {m['role']!r}, expected one of "
+                    f"{', '.join(sorted(MAINTAINER_ROLES))}",
+                )
+            )
+    return problems or _bson_problems(doc)
+
+
+def release_problems(doc: Document) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if not doc.get("version"):
+        problems.append(("version", "is empty"))
+    if not doc.get("sort_key"):
+        problems.append(("sort_key", "is empty (the release was written without save())"))
+    for f in doc.get("files") or ():
+        if not f.get("filename"):
+            problems.append(("files.filename", "is empty"))
+        if not 0 <= (f.get("size") or 0) < _INT64:
+            problems.append(("files.size", f"{f['filename']!r}: {f['size']} is out of range"))
+    return problems or _bson_problems(doc)
+
+
+def user_problems(doc: Document) -> list[tuple[str, str]]:
+    if not doc.get("_id"):
+        return [("username", "is empty")]
+    return _bson_problems(doc)

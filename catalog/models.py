@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.tracking import AuditedModelMixin, AuditedQuerySet
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
 NAME_MAX_LENGTH = 200
@@ -18,11 +19,20 @@ PEOPLE_MAX_LENGTH = 1024
 KEYWORDS_MAX_LENGTH = 1024
 
 
-class User(AbstractUser):
+# Audit (issue 6): every catalog model saves atomically with its audit entry
+# (AuditedModelMixin) and its manager's queryset records update(), bulk_create(),
+# bulk_update() and delete(), which send no per-object signal (AuditedQuerySet).
+class AuditedUserManager(UserManager.from_queryset(AuditedQuerySet)):
+    pass
+
+
+class User(AuditedModelMixin, AbstractUser):
     """Staff and package maintainers (a custom user model from the first migration)."""
 
     homepage = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedUserManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -31,10 +41,12 @@ class User(AbstractUser):
         return reverse("catalog:user", args=[self.username])
 
 
-class License(models.Model):
+class License(AuditedModelMixin, models.Model):
     name = models.CharField(max_length=255, unique=True)
     spdx_id = models.CharField("SPDX identifier", max_length=100, blank=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -43,11 +55,13 @@ class License(models.Model):
         return self.name
 
 
-class Classifier(models.Model):
+class Classifier(AuditedModelMixin, models.Model):
     """A trove classifier, e.g. ``Programming Language :: Python :: 3``."""
 
     name = models.CharField(max_length=255, unique=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -60,12 +74,12 @@ class Classifier(models.Model):
         return self.name.split(" :: ", 1)[0]
 
 
-class PackageQuerySet(models.QuerySet):
+class PackageQuerySet(AuditedQuerySet):
     def search(self, query: str) -> PackageQuerySet:
         return self.filter(Q(name__icontains=query) | Q(summary__icontains=query))
 
 
-class Package(models.Model):
+class Package(AuditedModelMixin, models.Model):
     # Canonical (PEP 503) name: the natural key in both stores.
     name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, editable=False)
     display_name = models.CharField(max_length=NAME_MAX_LENGTH)
@@ -116,7 +130,7 @@ class Package(models.Model):
         return reverse("catalog:package", args=[self.name])
 
 
-class Maintainer(models.Model):
+class Maintainer(AuditedModelMixin, models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         MAINTAINER = "maintainer", "Maintainer"
@@ -127,8 +141,10 @@ class Maintainer(models.Model):
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
-        ordering = ["package", "role", "user"]
+        ordering = ["package_id", "role", "user_id"]
         constraints = [
             models.UniqueConstraint(fields=["package", "user"], name="maintainer_unique"),
         ]
@@ -137,7 +153,7 @@ class Maintainer(models.Model):
         return f"{self.user} ({self.role}) of {self.package}"
 
 
-class ReleaseQuerySet(models.QuerySet):
+class ReleaseQuerySet(AuditedQuerySet):
     def newest_first(self) -> ReleaseQuerySet:
         return self.order_by("-sort_key", "-id")
 
@@ -145,7 +161,7 @@ class ReleaseQuerySet(models.QuerySet):
         return self.filter(is_prerelease=False, yanked=False)
 
 
-class Release(models.Model):
+class Release(AuditedModelMixin, models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="releases")
     # As published; the sort key and pre-release flag are computed from it on save.
     version = models.CharField(max_length=VERSION_MAX_LENGTH)
@@ -162,7 +178,7 @@ class Release(models.Model):
     objects = ReleaseQuerySet.as_manager()
 
     class Meta:
-        ordering = ["package", "-sort_key"]
+        ordering = ["package_id", "-sort_key"]
         indexes = [
             models.Index(fields=["package", "-sort_key"], name="release_newest_first"),
         ]
@@ -187,7 +203,7 @@ class Release(models.Model):
         self.is_prerelease = parsed.is_prerelease
 
 
-class ReleaseFile(models.Model):
+class ReleaseFile(AuditedModelMixin, models.Model):
     class PackageType(models.TextChoices):
         SDIST = "sdist", "Source"
         WHEEL = "bdist_wheel", "Wheel"
@@ -210,8 +226,10 @@ class ReleaseFile(models.Model):
     upload_time = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
-        ordering = ["release", "filename"]
+        ordering = ["release_id", "filename"]
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="file_size_not_negative"),
         ]

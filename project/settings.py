@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",  # audit: actor, address, correlation id
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -136,6 +137,14 @@ if CATALOG_READ_BACKEND not in {"sql", "mongo"}:
 # default with the embedded store, where the web server also fills the store
 # from SQL at start-up.
 CATALOG_LIVE_SYNC = env_bool("CATALOG_LIVE_SYNC", MONGODB_EMBEDDED)
+
+# --- Audit -------------------------------------------------------------------
+# Proxies (addresses or networks) whose X-Forwarded-For / X-Request-ID headers
+# are believed, e.g. "10.0.0.0/8,127.0.0.1". Empty: only REMOTE_ADDR counts.
+AUDIT_TRUSTED_PROXIES = env_list("AUDIT_TRUSTED_PROXIES", "")
+# Key of the entries' HMAC chain. With a key kept outside the database, someone
+# who can edit the database cannot rebuild a consistent chain after tampering.
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY", "")
 
 # --- Security ----------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

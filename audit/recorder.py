@@ -1,0 +1,322 @@
+"""Writing entries: JSON-safe values, the hash chain, and one write per batch.
+
+Each store has its own chain (documented in docs/audit.md):
+
+- relational entries are chained in id order. The chain tip is read under a
+  transaction-level advisory lock on PostgreSQL (lock and read in one round
+  trip), and the entries are inserted in the same transaction as the change,
+  so a rollback removes both and concurrent writers never fork the chain;
+- MongoDB entries use the chain position as ``_id``: two writers that read
+  the same tip collide on the unique ``_id`` and the loser re-reads the tip
+  and retries, so no lock is needed. ``audit_chain`` holds a hint of the tip
+  (a one-document collection, cheap even on the in-process store).
+
+A batch (a save, a queryset update, a bulk create) costs a constant number of
+queries: read the tip, insert all entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+
+from audit.context import AuditContext, get_context, is_enabled
+
+GENESIS_HASH = "0" * 64
+MONGO_ENTRIES = "audit_entries"
+MONGO_CHAIN = "audit_chain"
+SQL_STORE = "sql"
+MONGO_STORE = "mongo"
+# Arbitrary constant naming the chain's advisory lock on PostgreSQL.
+_PG_CHAIN_LOCK = 7_265_746_101
+_BULK_CHUNK = 2000
+
+
+@dataclass
+class EntryData:
+    """One change to one object, before it gets its place in the chain."""
+
+    model: str
+    object_key: str
+    operation: str
+    changes: dict[str, Any]
+    raw: bool = False
+    note: str = ""
+    # Set for entries that must say something the context does not (a restore).
+    context: AuditContext | None = field(default=None, repr=False)
+
+
+# --- JSON-safe values ----------------------------------------------------------
+
+
+def json_safe(value: Any) -> Any:
+    """A value that JSON (and so both stores) keeps exactly: dates as ISO strings, etc."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(UTC)
+        return value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [json_safe(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    to_mongo = getattr(value, "to_mongo", None)  # MongoEngine embedded documents
+    if callable(to_mongo):
+        return json_safe(to_mongo())
+    return str(value)  # ObjectId and anything else with a stable text form
+
+
+def _timestamp() -> datetime:
+    # Milliseconds: what MongoDB keeps, so both stores hash the same text.
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _ts_text(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def normalize_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return ipaddress.ip_address(value.strip()).compressed
+    except ValueError:
+        return None
+
+
+def _chain_key() -> bytes:
+    return (getattr(settings, "AUDIT_CHAIN_KEY", "") or "").encode()
+
+
+def entry_hash(
+    *,
+    prev_hash: str,
+    model: str,
+    object_key: str,
+    operation: str,
+    changes: Any,
+    timestamp: datetime,
+    actor: str,
+    actor_id: int | None,
+    remote_addr: str | None,
+    correlation_id: str,
+    raw: bool,
+    note: str,
+) -> str:
+    """HMAC-SHA256 over the entry's content and its predecessor's hash."""
+    payload = json.dumps(
+        {
+            "prev": prev_hash,
+            "model": model,
+            "key": object_key,
+            "op": operation,
+            "changes": changes,
+            "ts": _ts_text(timestamp),
+            "actor": actor,
+            "actor_id": actor_id,
+            "addr": remote_addr,
+            "corr": correlation_id,
+            "raw": bool(raw),
+            "note": note,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hmac.new(_chain_key(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def stored_entry_hash(entry: Mapping[str, Any]) -> str:
+    """Recompute the hash of an entry as read back from either store."""
+    return entry_hash(
+        prev_hash=entry["prev_hash"],
+        model=entry["model"],
+        object_key=entry["object_key"],
+        operation=entry["operation"],
+        changes=entry["changes"],
+        timestamp=entry["timestamp"],
+        actor=entry["actor"],
+        actor_id=entry["actor_id"],
+        remote_addr=entry["remote_addr"],
+        correlation_id=entry["correlation_id"],
+        raw=entry["raw"],
+        note=entry["note"],
+    )
+
+
+def _fields(entry: EntryData, ctx: AuditContext, ts: datetime) -> dict[str, Any]:
+    ctx = entry.context or ctx
+    note = entry.note or ctx.note
+    return {
+        "model": entry.model,
+        "object_key": str(entry.object_key)[:255],
+        "operation": entry.operation,
+        "changes": entry.changes,
+        "timestamp": ts,
+        "actor": ctx.actor[:255],
+        "actor_id": ctx.actor_id,
+        "remote_addr": normalize_ip(ctx.remote_addr),
+        "correlation_id": ctx.correlation_id,
+        "raw": entry.raw,
+        "note": note[:255],
+    }
+
+
+def _chain(rows: list[dict[str, Any]], prev: str) -> str:
+    for row in rows:
+        row["prev_hash"] = prev
+        row["hash"] = prev = stored_entry_hash(row)
+    return prev
+
+
+# --- relational store ------------------------------------------------------------
+
+# Entries collected by a queryset delete (one post_delete per object) and
+# written in one insert when the delete finishes, inside its transaction.
+_sql_buffer: ContextVar[tuple[str, list[EntryData]] | None] = ContextVar(
+    "audit_sql_buffer", default=None
+)
+
+
+@contextmanager
+def sql_batch(using: str) -> Iterator[None]:
+    """Collect relational entries made in the block and write them in one batch."""
+    if _sql_buffer.get() is not None:
+        yield
+        return
+    buffer: list[EntryData] = []
+    token = _sql_buffer.set((using, buffer))
+    try:
+        yield
+    finally:
+        _sql_buffer.reset(token)
+    sql_record(buffer, using=using)
+
+
+def sql_chain_tip(using: str) -> str:
+    """The hash of the newest relational entry, with the chain locked until commit."""
+    connection = connections[using]
+    table = "audit_auditentry"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One round trip: the second statement gets its own snapshot, taken
+            # after the lock is granted, so it sees the last committed entry.
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock(%s); "  # noqa: S608 - constant table name
+                f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1",
+                [_PG_CHAIN_LOCK],
+            )
+        else:
+            cursor.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row else GENESIS_HASH
+
+
+def sql_record(entries: Iterable[EntryData], *, using: str = "default") -> int:
+    """Append relational entries to the chain, in the caller's transaction."""
+    entries = list(entries)
+    if not entries or not is_enabled():
+        return 0
+    buffered = _sql_buffer.get()
+    if buffered is not None and buffered[0] == using:
+        buffered[1].extend(entries)
+        return len(entries)
+    from audit.models import AuditEntry
+
+    ctx = get_context()
+    ts = _timestamp()
+    rows = [_fields(e, ctx, ts) for e in entries]
+    with transaction.atomic(using=using, savepoint=False):
+        _chain(rows, sql_chain_tip(using))
+        AuditEntry.objects.using(using).bulk_create(
+            [AuditEntry(**row) for row in rows], batch_size=_BULK_CHUNK
+        )
+    return len(rows)
+
+
+# --- MongoDB store -------------------------------------------------------------
+
+
+def mongo_db():
+    from mongoengine.connection import get_db
+
+    return get_db()
+
+
+def mongo_record(entries: Iterable[EntryData]) -> int:
+    """Append MongoDB entries to the chain right after the change they describe."""
+    entries = list(entries)
+    if not entries or not is_enabled():
+        return 0
+    from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+    db = mongo_db()
+    collection, chain = db[MONGO_ENTRIES], db[MONGO_CHAIN]
+    ctx = get_context()
+    ts = _timestamp()
+    pending = [_fields(e, ctx, ts) for e in entries]
+    head = chain.find_one({"_id": MONGO_STORE}) or {"seq": 0, "hash": GENESIS_HASH}
+    seq, prev = head["seq"], head["hash"]
+    while pending:
+        for offset, row in enumerate(pending, start=1):
+            row["_id"] = seq + offset
+        _chain(pending, prev)
+        try:
+            collection.insert_many(pending, ordered=True)
+        except BulkWriteError as exc:
+            # Another writer took these positions: keep what went in, re-read the
+            # tip (the hint may lag behind that writer) and chain the rest after it.
+            inserted = exc.details.get("nInserted", 0)
+            pending = pending[inserted:]
+            seq, prev = _mongo_tip(collection, after=seq)
+            continue
+        seq, prev = pending[-1]["_id"], pending[-1]["hash"]
+        pending = []
+    # A duplicate key means the hint is already past us: a later writer moved it.
+    with suppress(DuplicateKeyError):
+        chain.update_one(
+            {"_id": MONGO_STORE, "seq": {"$lt": seq}},
+            {"$set": {"seq": seq, "hash": prev}},
+            upsert=True,
+        )
+    return len(entries)
+
+
+def _mongo_tip(collection, *, after: int) -> tuple[int, str]:
+    seq, prev = after, None
+    for row in collection.find({"_id": {"$gte": after}}, {"hash": 1}).sort("_id", 1):
+        seq, prev = row["_id"], row["hash"]
+    if prev is None:
+        row = collection.find_one({"_id": {"$lte": after}}, {"hash": 1}, sort=[("_id", -1)])
+        seq, prev = (row["_id"], row["hash"]) if row else (0, GENESIS_HASH)
+    return seq, prev

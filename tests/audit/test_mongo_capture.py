@@ -1,0 +1,133 @@
+"""MongoDB capture: document saves and deletes, queryset update/modify/delete, bulk insert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
+from tests.audit.conftest import mongo_entries
+
+
+def _package(name: str = "demo", **fields) -> PackageDocument:
+    return PackageDocument(name=name, display_name=name.title(), **fields).save()
+
+
+def test_document_save_update_noop_and_delete():
+    doc = _package(summary="first", created=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+    doc.summary = "second"
+    doc.save()
+    doc.save()  # unchanged
+    loaded = PackageDocument.objects.get(pk="demo")
+    loaded.save()  # loaded and saved unchanged
+    loaded.delete()
+
+    entries = mongo_entries(model="packages")
+    assert [e["operation"] for e in entries] == ["create", "update", "delete"]
+    assert entries[0]["object_key"] == "demo"
+    assert entries[0]["changes"]["summary"] == [None, "first"]
+    assert entries[0]["changes"]["created"] == [None, "2024-01-02T03:04:05+00:00"]
+    assert entries[1]["changes"] == {"summary": ["first", "second"]}
+    assert entries[2]["changes"]["summary"] == ["second", None]
+    assert entries[0]["actor"] == "system"
+
+
+def test_new_instance_with_an_existing_id_is_diffed_against_the_stored_document():
+    _package(summary="stored")
+    PackageDocument(name="demo", display_name="Demo", summary="replaced").save()
+
+    entries = mongo_entries(model="packages")
+    assert [e["operation"] for e in entries] == ["create", "update"]
+    assert entries[1]["changes"] == {"summary": ["stored", "replaced"]}
+
+
+def test_queryset_update_records_each_changed_document():
+    for name in ("a", "b", "c"):
+        _package(name, release_count=1 if name == "c" else 0)
+
+    count = PackageDocument.objects(name__in=["a", "b", "c"]).update(set__release_count=1)
+
+    assert count == 3
+    updates = mongo_entries(operation="bulk_update")
+    assert [(e["object_key"], e["changes"]) for e in updates] == [
+        ("a", {"release_count": [0, 1]}),
+        ("b", {"release_count": [0, 1]}),
+    ]
+
+
+def test_update_one_names_the_document_it_changed_and_upserts_are_creates():
+    _package("a")
+    _package("b")
+
+    PackageDocument.objects(name__in=["a", "b"]).order_by("name").update_one(inc__release_count=2)
+    PackageDocument.objects(name="new").update_one(set__display_name="New", upsert=True)
+    PackageDocument.objects.get(pk="b").update(set__summary="via document")
+
+    entries = mongo_entries(operation={"$in": ["bulk_update", "create"]})
+    assert [(e["operation"], e["object_key"], e["changes"]) for e in entries[2:]] == [
+        ("bulk_update", "a", {"release_count": [0, 2]}),
+        ("create", "new", {"display_name": [None, "New"]}),
+        ("bulk_update", "b", {"summary": [None, "via document"]}),
+    ]
+
+
+def test_modify_records_the_change_and_removal():
+    _package("a", summary="old")
+
+    PackageDocument.objects(name="a").modify(set__summary="new")
+    PackageDocument.objects(name="a").modify(remove=True)
+
+    entries = mongo_entries(model="packages")
+    assert [(e["operation"], e["changes"].get("summary")) for e in entries] == [
+        ("create", [None, "old"]),
+        ("update", ["old", "new"]),
+        ("delete", ["new", None]),
+    ]
+
+
+def test_queryset_delete_and_bulk_insert_record_each_document():
+    docs = [
+        ReleaseDocument(id=f"demo=={v}", package="demo", version=v, sort_key=v)
+        for v in ("1.0", "2.0")
+    ]
+    ReleaseDocument.objects.insert(docs)
+    deleted = ReleaseDocument.objects(package="demo").delete()
+
+    assert deleted == 2
+    assert ReleaseDocument.objects.count() == 0
+    entries = mongo_entries(model="releases")
+    assert [(e["operation"], e["object_key"]) for e in entries] == [
+        ("bulk_create", "demo==1.0"),
+        ("bulk_create", "demo==2.0"),
+        ("bulk_delete", "demo==1.0"),
+        ("bulk_delete", "demo==2.0"),
+    ]
+    assert entries[2]["changes"]["version"] == ["1.0", None]
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_bulk_document_writes_are_recorded_as_one_batch_each(size):
+    from mongoengine.connection import get_db
+
+    ReleaseDocument.objects.insert(
+        [
+            ReleaseDocument(id=f"p=={i}", package="p", version=str(i), sort_key="k")
+            for i in range(size)
+        ]
+    )
+    ReleaseDocument.objects(package="p").update(set__yanked=True)
+    ReleaseDocument.objects(package="p").delete()
+    # Entries are written per batch: their ids are contiguous and the hint moved once per batch.
+    entries = mongo_entries(model="releases")
+    assert len(entries) == 3 * size
+    assert [e["_id"] for e in entries] == list(range(1, 3 * size + 1))
+    assert get_db()["audit_chain"].find_one({"_id": "mongo"})["seq"] == 3 * size
+
+
+def test_document_email_normalizer_is_recorded():
+    UserDocument(username="ann", email="  Ann@Example.ORG ").save()
+
+    [entry] = mongo_entries(model="users")
+    assert entry["changes"]["email"] == [None, "ann@example.org"]
+    assert UserDocument.objects.get(pk="ann").email == "ann@example.org"
