@@ -7,10 +7,13 @@ model or a document, so both stores serve the same pages.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -63,6 +66,71 @@ def conditional(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
     return wrapper
 
 
+def _cached(
+    request: HttpRequest,
+    key: str,
+    build: Callable[[], HttpResponse],
+    *,
+    stamp: Callable[[], str | None] | None = None,
+    media: str = "",
+) -> HttpResponse:
+    """A rendered page from the cache while it is fresh, else built and kept.
+
+    With ``stamp`` (package pages) a cached page is served while the
+    package's stamp is unchanged; a stamp just checked is trusted for
+    CATALOG_STAMP_SECONDS. Without one (lists) a page is kept for
+    CATALOG_LIST_CACHE_SECONDS. The key holds the store, host and media type,
+    since pages carry absolute URLs and negotiated formats.
+    """
+    if not settings.CATALOG_PAGE_CACHE:
+        return build()
+    exact = stamp is not None and selectors.stamp_is_exact()
+    timeout = (
+        settings.CATALOG_PACKAGE_CACHE_SECONDS if exact else settings.CATALOG_LIST_CACHE_SECONDS
+    )
+    if timeout <= 0:
+        return build()
+    raw = "\x1f".join((selectors.backend_name(), request.scheme, request.get_host(), media, key))
+    cache_key = "catalog:page:" + hashlib.sha256(raw.encode()).hexdigest()
+    checked_key = cache_key + ":checked"
+    hit = cache.get(cache_key)
+    trusted = hit is not None and stamp is not None and bool(cache.get(checked_key))
+    current = ""
+    if stamp is not None and not trusted:
+        current = stamp()
+        if current is None:
+            return build()  # no such package: the view's 404
+    if hit is not None and (trusted or hit[0] == current):
+        if stamp is not None and not trusted:
+            _stamp_checked(checked_key)
+        _, content, content_type, headers = hit
+        response = HttpResponse(content, content_type=content_type)
+        for name, value in headers.items():
+            response[name] = value
+        return response
+    response = build()
+    if response.status_code == 200:
+        kept = {
+            name: response[name]
+            for name in (
+                "Last-Modified",
+                "Vary",
+                "X-PyPI-Last-Serial",
+                "Access-Control-Allow-Origin",
+            )
+            if response.has_header(name)
+        }
+        cache.set(cache_key, (current, response.content, response["Content-Type"], kept), timeout)
+        if stamp is not None:
+            _stamp_checked(checked_key)
+    return response
+
+
+def _stamp_checked(checked_key: str) -> None:
+    if settings.CATALOG_STAMP_SECONDS > 0:
+        cache.set(checked_key, True, settings.CATALOG_STAMP_SECONDS)
+
+
 def _last_modified(response: HttpResponse, stamp: datetime | None) -> HttpResponse:
     if stamp is not None:
         response["Last-Modified"] = http_date(stamp.timestamp())
@@ -101,8 +169,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_safe
 @conditional
 def home(request: HttpRequest) -> HttpResponse:
-    page = selectors.catalog_home_get()
-    return render(request, "catalog/home.html", {"page": page})
+    return _cached(
+        request,
+        "home",
+        lambda: render(request, "catalog/home.html", {"page": selectors.catalog_home_get()}),
+    )
 
 
 @require_safe
@@ -144,11 +215,15 @@ def search(request: HttpRequest) -> HttpResponse:
         order=context["order"],
         page=int(raw_page),
     )
-    try:
-        results = selectors.package_search(query=query)
-    except NotFound as exc:
-        return not_found(request, str(exc))
-    return render(request, "catalog/search.html", {**context, "results": results})
+
+    def build() -> HttpResponse:
+        try:
+            results = selectors.package_search(query=query)
+        except NotFound as exc:
+            return not_found(request, str(exc))
+        return render(request, "catalog/search.html", {**context, "results": results})
+
+    return _cached(request, "search?" + request.GET.urlencode(), build)
 
 
 def _grouped_classifiers(classifiers: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -187,11 +262,18 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
     canonical = canonicalize_name(name)
     if canonical != name:
         return redirect("catalog:package", name=canonical, permanent=True)
-    try:
-        detail = selectors.package_detail_get(name=name)
-    except NotFound as exc:
-        return not_found(request, str(exc))
-    return _package_page(request, detail, canonical_url=reverse("catalog:package", args=[name]))
+
+    def build() -> HttpResponse:
+        try:
+            detail = selectors.package_detail_get(name=name)
+        except NotFound as exc:
+            return not_found(request, str(exc))
+        canonical_url = reverse("catalog:package", args=[name])
+        return _package_page(request, detail, canonical_url=canonical_url)
+
+    return _cached(
+        request, f"package:{name}", build, stamp=lambda: selectors.package_stamp(name=name)
+    )
 
 
 @require_safe
@@ -200,24 +282,35 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
     canonical = canonicalize_name(name)
     if canonical != name:
         return redirect("catalog:release", name=canonical, version=version, permanent=True)
-    try:
-        detail = selectors.package_detail_get(name=name, version=version)
-    except NotFound as exc:
-        return not_found(request, str(exc))
-    return _package_page(
-        request, detail, canonical_url=reverse("catalog:release", args=[name, version])
+
+    def build() -> HttpResponse:
+        try:
+            detail = selectors.package_detail_get(name=name, version=version)
+        except NotFound as exc:
+            return not_found(request, str(exc))
+        canonical_url = reverse("catalog:release", args=[name, version])
+        return _package_page(request, detail, canonical_url=canonical_url)
+
+    return _cached(
+        request,
+        f"release:{name}:{version}",
+        build,
+        stamp=lambda: selectors.package_stamp(name=name),
     )
 
 
 @require_safe
 @conditional
 def user(request: HttpRequest, username: str) -> HttpResponse:
-    try:
-        profile = selectors.user_profile_get(username=username)
-    except NotFound as exc:
-        return not_found(request, str(exc))
-    response = render(request, "catalog/user.html", {"profile": profile})
-    return _last_modified(response, profile.updated)
+    def build() -> HttpResponse:
+        try:
+            profile = selectors.user_profile_get(username=username)
+        except NotFound as exc:
+            return not_found(request, str(exc))
+        response = render(request, "catalog/user.html", {"profile": profile})
+        return _last_modified(response, profile.updated)
+
+    return _cached(request, f"user:{username}", build)
 
 
 # --- JSON API (PyPI's format) ------------------------------------------------
@@ -263,6 +356,15 @@ def package_json(request: HttpRequest, name: str, version: str | None = None) ->
         if version:
             return redirect("catalog:json_release", name=canonical, version=version)
         return redirect("catalog:json_package", name=canonical)
+    return _cached(
+        request,
+        f"json:{name}:{version or ''}",
+        lambda: _package_json_build(request, name, version),
+        stamp=lambda: selectors.package_stamp(name=name),
+    )
+
+
+def _package_json_build(request: HttpRequest, name: str, version: str | None) -> HttpResponse:
     try:
         data = selectors.package_json_get(name=name, version=version)
     except NotFound as exc:
@@ -372,12 +474,15 @@ def _simple_response(
 @require_safe
 @conditional
 def simple_index(request: HttpRequest) -> HttpResponse:
-    names = selectors.simple_index_list()
-    payload = {
-        "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": 0},
-        "projects": [{"name": n} for n in names],
-    }
-    return _simple_response(request, "catalog/simple/index.html", {"names": names}, payload)
+    def build() -> HttpResponse:
+        names = selectors.simple_index_list()
+        payload = {
+            "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": 0},
+            "projects": [{"name": n} for n in names],
+        }
+        return _simple_response(request, "catalog/simple/index.html", {"names": names}, payload)
+
+    return _cached(request, "simple", build, media=str(_simple_format(request)))
 
 
 @require_safe
@@ -386,6 +491,16 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     canonical = canonicalize_name(name)
     if canonical != name:
         return redirect("catalog:simple_project", name=canonical)
+    return _cached(
+        request,
+        f"simple:{name}",
+        lambda: _simple_project_build(request, name),
+        stamp=lambda: selectors.package_stamp(name=name),
+        media=str(_simple_format(request)),
+    )
+
+
+def _simple_project_build(request: HttpRequest, name: str) -> HttpResponse:
     try:
         project = selectors.simple_project_get(name=name)
     except NotFound as exc:

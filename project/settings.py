@@ -167,3 +167,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Public pages (issue 4) --------------------------------------------------
+# Rendered pages are kept in Django's cache (per process by default): a package
+# page until its stamp changes (on SQL, any change to the package, its releases,
+# files or maintainers), lists such as home and search for a few seconds.
+CATALOG_PAGE_CACHE = env_bool("CATALOG_PAGE_CACHE", True)
+CATALOG_LIST_CACHE_SECONDS = int(os.environ.get("CATALOG_LIST_CACHE_SECONDS", "30"))
+CATALOG_PACKAGE_CACHE_SECONDS = int(os.environ.get("CATALOG_PACKAGE_CACHE_SECONDS", "86400"))
+# A package stamp just checked is trusted this long (0: check on every request).
+CATALOG_STAMP_SECONDS = float(os.environ.get("CATALOG_STAMP_SECONDS", "1"))

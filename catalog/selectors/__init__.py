@@ -34,6 +34,7 @@ __all__ = [
     "package_json_get",
     "package_releases_list",
     "package_search",
+    "package_stamp",
     "packages_newest_list",
     "releases_newest_list",
     "simple_index_list",
@@ -90,3 +91,12 @@ def package_releases_list(
     *, name: str, limit: int
 ) -> tuple[PackageListItem, list[ReleaseListItem]]:
     return _backend().package_releases_list(name=name, limit=limit)
+
+
+def package_stamp(*, name: str) -> str | None:
+    return _backend().package_stamp(name=name)
+
+
+def stamp_is_exact() -> bool:
+    """Whether package_stamp sees every change (SQL) or only the package document's (mongo)."""
+    return backend_name() == "sql"

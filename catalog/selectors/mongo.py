@@ -126,11 +126,12 @@ def catalog_home_get() -> HomePage:
             [{"$group": {"_id": None, "files": {"$sum": {"$size": {"$ifNull": ["$files", []]}}}}}]
         )
     )
+    # Whole-collection counts come from collection metadata (no scan on a real server).
     stats = CatalogStats(
-        packages=_packages().count_documents({}),
-        releases=_releases().count_documents({}),
+        packages=_packages().estimated_document_count(),
+        releases=_releases().estimated_document_count(),
         files=file_totals[0]["files"] if file_totals else 0,
-        users=_users().count_documents({}),
+        users=_users().estimated_document_count(),
     )
     return HomePage(
         stats=stats,
@@ -371,3 +372,24 @@ def package_releases_list(
         ReleaseListItem(item.name, item.display_name, r["version"], item.summary, r.get("created"))
         for r in rows
     ]
+
+
+def package_stamp(*, name: str) -> str | None:
+    """What a package's pages depend on, as far as its document shows (one read by _id).
+
+    The package document changes with its fields, maintainers, classifiers,
+    release count and default release; an edit to an older release alone does
+    not touch it, so cached pages built on this stamp also expire by age.
+    """
+    doc = _packages().find_one(
+        {"_id": name},
+        {
+            "updated": 1,
+            "license": 1,
+            "classifiers": 1,
+            "maintainers": 1,
+            "latest": 1,
+            "release_count": 1,
+        },
+    )
+    return None if doc is None else repr(sorted(doc.items()))

@@ -8,7 +8,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
 from catalog.selectors.common import default_version, maintainers_sorted, search_window
@@ -45,6 +60,34 @@ FILE_COLUMNS = (
     "md5",
     "upload_time",
 )
+
+
+class Milliseconds(Func):
+    """A timestamp cut to milliseconds, the precision MongoDB keeps.
+
+    "Newest first" lists order on it so that both stores break ties the same
+    way (by name or id) when rows differ only in microseconds.
+    """
+
+    output_field = DateTimeField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return self.as_sqlite(compiler, connection, **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler, connection, template="date_trunc('milliseconds', %(expressions)s)"
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # SQLite keeps datetimes as ISO text: the first 23 characters end at milliseconds.
+        return super().as_sql(compiler, connection, template="substr(%(expressions)s, 1, 23)")
+
+
+def _newest(field: str, tie: str):
+    return (Milliseconds(field).desc(), tie)
+
+
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
@@ -85,14 +128,14 @@ def catalog_home_get() -> HomePage:
         files=ReleaseFile.objects.count(),
         users=User.objects.count(),
     )
-    newest = Release.objects.order_by("-created", "-id").values_list(
+    newest = Release.objects.order_by(*_newest("created", "-id")).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
     )[:HOME_LIST_LENGTH]
     return HomePage(
         stats=stats,
         newest_releases=[ReleaseListItem(*row) for row in newest],
         updated_packages=_list_items(
-            Package.objects.order_by("-updated", "name")[:HOME_LIST_LENGTH]
+            Package.objects.order_by(*_newest("updated", "name"))[:HOME_LIST_LENGTH]
         ),
     )
 
@@ -123,7 +166,7 @@ def package_search(*, query: SearchQuery) -> SearchPage:
     if query.order == "name":
         packages = packages.order_by("name")
     elif query.order == "-updated":
-        packages = packages.order_by("-updated", "name")
+        packages = packages.order_by(*_newest("updated", "name"))
     else:
         exact = Case(
             When(name=canonical, then=Value(0)), default=Value(1), output_field=IntegerField()
@@ -294,14 +337,14 @@ def simple_project_get(*, name: str) -> SimpleProject:
 
 
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    rows = Release.objects.order_by("-created", "-id").values_list(
+    rows = Release.objects.order_by(*_newest("created", "-id")).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
     )[:limit]
     return [ReleaseListItem(*row) for row in rows]
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    return _list_items(Package.objects.order_by("-created", "name")[:limit])
+    return _list_items(Package.objects.order_by(*_newest("created", "name"))[:limit])
 
 
 def package_releases_list(
@@ -318,10 +361,82 @@ def package_releases_list(
     )
     rows = (
         Release.objects.filter(package=package)
-        .order_by("-created", "-id")
+        .order_by(*_newest("created", "-id"))
         .values_list("version", "created")[:limit]
     )
     return item, [
         ReleaseListItem(package.name, package.display_name, version, package.summary, created)
         for version, created in rows
     ]
+
+
+# Stamp statements are built by the ORM once per process and then only bound to
+# a name: compiling these nested subqueries costs more than running them.
+_STAMP_NAME = "\x00package-stamp-name\x00"
+_STAMP_SQL: dict[str, tuple[str, tuple]] = {}
+
+
+def _stamp_querysets(name: str) -> dict[str, object]:
+    def per_package(queryset, value):
+        return Subquery(
+            queryset.filter(package_id=OuterRef("pk"))
+            .order_by()
+            .values("package_id")
+            .annotate(v=value)
+            .values("v")
+        )
+
+    def per_release(value):
+        # Probed per release through the foreign-key index: the cost follows
+        # the package's size, not the catalog's.
+        return Subquery(
+            ReleaseFile.objects.filter(release_id=OuterRef("pk"))
+            .order_by()
+            .values("release_id")
+            .annotate(v=value)
+            .values("v")
+        )
+
+    return {
+        "package": Package.objects.filter(name=name)
+        .annotate(
+            m_new=per_package(Maintainer.objects, Max("updated")),
+            m_count=per_package(Maintainer.objects, Count("pk")),
+            c_count=per_package(Package.classifiers.through.objects, Count("pk")),
+        )
+        .values_list("updated", "license__updated", "m_new", "m_count", "c_count"),
+        "releases": Release.objects.filter(package__name=name)
+        .annotate(file_new=per_release(Max("updated")), file_count=per_release(Count("pk")))
+        .order_by()
+        .values("package_id")
+        .annotate(
+            r_new=Max("updated"),
+            r_count=Count("pk"),
+            f_new=Max("file_new"),
+            f_count=Sum("file_count"),
+        )
+        .values_list("r_new", "r_count", "f_new", "f_count"),
+    }
+
+
+def package_stamp(*, name: str) -> str | None:
+    """What a package's pages depend on, in one query: any change to it changes the stamp.
+
+    Counts catch deletions; the newest ``updated`` of the package, its
+    license, maintainers, releases and files catches edits. None when there is
+    no such package.
+    """
+    if not _STAMP_SQL:
+        compiled = [q.query.sql_with_params() for q in _stamp_querysets(_STAMP_NAME).values()]
+        # One round trip: the two statements side by side in one row.
+        (first, first_params), (second, second_params) = compiled
+        _STAMP_SQL["both"] = (
+            # Both parts are ORM-compiled with placeholders; values stay parameters.
+            f"SELECT * FROM ({first}) AS p LEFT JOIN ({second}) AS r ON 1 = 1",  # noqa: S608
+            first_params + second_params,
+        )
+    sql, params = _STAMP_SQL["both"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tuple(name if p == _STAMP_NAME else p for p in params))
+        row = cursor.fetchone()
+    return None if row is None else repr(row)

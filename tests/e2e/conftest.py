@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import catalog  # noqa: F401 - the same small catalog as tests/web
+# The same small catalog as tests/web, and a cold page cache for every test.
+from tests.web.conftest import catalog, clear_page_cache  # noqa: F401
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls
 # from the test body are still synchronous and safe.

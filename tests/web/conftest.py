@@ -70,6 +70,18 @@ def make_release(package: Package, version: str, *, days: int, files: int = 2, *
     return release
 
 
+@pytest.fixture(autouse=True)
+def clear_page_cache(settings):
+    """Rendered pages are cached per process: every test starts cold, and sees
+    every change at once (no stamp is trusted without checking it)."""
+    from django.core.cache import cache
+
+    settings.CATALOG_STAMP_SECONDS = 0
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def catalog(db):
     alice = User.objects.create_user(

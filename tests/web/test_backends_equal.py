@@ -51,3 +51,31 @@ def test_every_page_is_the_same_on_both_backends(client, catalog, accept):
         assert sql.get("Last-Modified") == mongo.get("Last-Modified"), url
     # And the pages are not trivially equal: they show the catalog.
     assert b"Demo_Pkg" in client.get("/project/demo-pkg/").content
+
+
+@pytest.mark.slow
+def test_a_seeded_catalog_renders_the_same_on_both_backends(client, db):
+    from catalog.models import Package, Release, User
+    from catalog.services.seed import catalog_seed
+
+    catalog_seed(packages=12, seed=7)
+    fill_mongo()
+    urls = ["/", "/search/?o=-updated", "/search/?o=name&page=1", "/simple/"]
+    urls += ["/rss/updates.xml", "/rss/packages.xml"]
+    for package in Package.objects.order_by("name")[:6]:
+        release = Release.objects.filter(package=package).order_by("sort_key").first()
+        urls += [
+            f"/project/{package.name}/",
+            f"/project/{package.name}/{release.version}/",
+            f"/pypi/{package.name}/json",
+            f"/simple/{package.name}/",
+            f"/search/?q={package.name[:4]}",
+        ]
+    urls += [f"/user/{u}/" for u in User.objects.values_list("username", flat=True)[:4]]
+    for url in urls:
+        with override_settings(CATALOG_READ_BACKEND="sql"):
+            sql = client.get(url)
+        with override_settings(CATALOG_READ_BACKEND="mongo"):
+            mongo = client.get(url)
+        assert sql.status_code == mongo.status_code == 200, url
+        assert sql.content.decode() == mongo.content.decode(), url

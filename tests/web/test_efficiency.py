@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import mongomock.collection
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,9 +16,11 @@ from tests.web.conftest import fill_mongo, make_release
 
 COUNTED = ("find", "find_one", "aggregate", "count_documents", "estimated_document_count")
 
-# Pinned budgets: package, classifiers, maintainers, history, release, files.
-PACKAGE_PAGE_QUERIES = 6
-PACKAGE_PAGE_MONGO_OPS = 3
+# Pinned budgets for a cold cache: the stamp, then package, classifiers,
+# maintainers, history, release, files. A cached page costs the stamp.
+STAMP_QUERIES = 1
+PACKAGE_PAGE_QUERIES = 7
+PACKAGE_PAGE_MONGO_OPS = 4
 
 
 @pytest.fixture
@@ -49,7 +53,9 @@ def grow(package: Package) -> None:
         Maintainer.objects.create(package=package, user=user)
 
 
-def sql_queries(client, url: str) -> int:
+def sql_queries(client, url: str, *, cold: bool = True) -> int:
+    if cold:
+        cache.clear()
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
@@ -62,6 +68,10 @@ def test_sql_package_page_queries_do_not_grow(client, catalog, settings):
     grow(catalog["demo_pkg"])
     after = [sql_queries(client, url) for url in urls]
     assert before == after == [PACKAGE_PAGE_QUERIES, PACKAGE_PAGE_QUERIES]
+    # Served again from the cache: only the stamp is read.
+    for url in urls:
+        client.get(url)
+    assert [sql_queries(client, url, cold=False) for url in urls] == [STAMP_QUERIES] * 2
 
 
 def test_sql_budgets_of_other_pages(client, catalog, settings, django_assert_num_queries):
@@ -72,10 +82,11 @@ def test_sql_budgets_of_other_pages(client, catalog, settings, django_assert_num
         "/search/?q=demo": 2,  # count, page
         "/user/alice/": 2,
         "/pypi/demo-pkg/json": PACKAGE_PAGE_QUERIES + 1,  # + every file
-        "/simple/demo-pkg/": 3,
+        "/simple/demo-pkg/": STAMP_QUERIES + 3,  # package, versions, files
         "/rss/project/demo-pkg/releases.xml": 2,
     }
     for url, budget in budgets.items():
+        cache.clear()
         with django_assert_num_queries(budget):
             assert client.get(url).status_code == 200, url
 
@@ -88,15 +99,38 @@ def test_mongo_package_page_operations_do_not_grow(client, catalog, settings, mo
     before = list(mongo_ops)
     grow(catalog["demo_pkg"])
     fill_mongo()
+    cache.clear()
     mongo_ops.clear()
     assert client.get("/project/demo-pkg/").status_code == 200
     assert mongo_ops == before
     assert mongo_ops == [
+        ("packages", "find_one"),  # the stamp
         ("packages", "find_one"),
         ("releases", "find"),
         ("releases", "find_one"),
     ]
     assert len(mongo_ops) == PACKAGE_PAGE_MONGO_OPS
+    mongo_ops.clear()
+    assert client.get("/project/demo-pkg/").status_code == 200
+    assert mongo_ops == [("packages", "find_one")]
+
+
+def test_cached_sql_pages_show_every_change_at_once(client, catalog, settings):
+    settings.CATALOG_READ_BACKEND = "sql"
+    package = catalog["demo_pkg"]
+    page = client.get("/project/demo-pkg/").content.decode()
+    assert "Yanked: gone" not in page
+    old = package.releases.get(version="1.0")
+    old.yanked, old.yanked_reason = True, "gone"
+    old.save()
+    assert "Yanked: gone" in client.get("/project/demo-pkg/").content.decode()
+    package.roles.get(user__username="bob").delete()
+    assert 'href="/user/bob/"' not in client.get("/project/demo-pkg/").content.decode()
+    file = old.files.first()
+    file.sha256 = "f" * 64
+    file.save()
+    assert "f" * 64 in client.get("/project/demo-pkg/1.0/").content.decode()
+    assert "f" * 64 in client.get("/pypi/demo-pkg/json").content.decode()
 
 
 def test_pages_answer_conditional_requests(client, backend, catalog):
@@ -123,3 +157,21 @@ def test_pages_answer_conditional_requests(client, backend, catalog):
     assert changed["ETag"] != etag
     assert b"A changed summary" in changed.content
     assert changed["Last-Modified"] != last_modified
+
+
+def test_a_checked_stamp_is_trusted_for_a_moment(client, catalog, settings):
+    settings.CATALOG_READ_BACKEND = "sql"
+    settings.CATALOG_STAMP_SECONDS = 3
+    assert sql_queries(client, "/project/demo-pkg/") == PACKAGE_PAGE_QUERIES
+    # Within the window the page comes from the cache without asking the database.
+    assert sql_queries(client, "/project/demo-pkg/", cold=False) == 0
+    release = catalog["demo_pkg"].releases.get(version="1.9")
+    release.yanked, release.yanked_reason = True, "window"
+    release.save()
+    assert b"Yanked: window" not in client.get("/project/demo-pkg/").content
+    # Once the window is over the stamp is checked again and the change shows.
+    time.sleep(3.1)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/project/demo-pkg/").content
+    assert b"Yanked: window" in page
+    assert len(captured) == PACKAGE_PAGE_QUERIES

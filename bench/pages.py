@@ -1,0 +1,442 @@
+"""Benchmark the public pages under a production WSGI server, on both read backends.
+
+    uv run python bench/pages.py [--packages 300] [--seconds 3] [--workers 2] [--json]
+
+Serves the seeded catalog with gunicorn (the same settings as production:
+DEBUG off, persistent database connections) and loads it with wrk (Debian's
+package; installed with apt-get when missing). For each backend it measures
+the home page, a search, a package with about 30 releases, one with 1,000
+releases, and /healthz, a trivial view on the same server: the ceiling. It
+prints requests per second and p50/p99 latency, with each page's throughput
+as a ratio of the ceiling measured in the same run.
+
+The database is DATABASE_URL (default: SQLite under var/). It is migrated and
+seeded with seed_catalog when empty; the two measured packages (bench-thirty,
+bench-thousand) are added when missing. In mongo mode the embedded MongoDB
+store (mongomock) is filled from SQL in the gunicorn master before the
+workers fork, through catalog.mapping, so every worker reads a full copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+THIRTY = "bench-thirty"
+THOUSAND = "bench-thousand"
+TARGETS = {THIRTY: 1 / 3, THOUSAND: 1 / 10}
+DESCRIPTION = """# A benchmark package
+
+A *typical* README: a few paragraphs, a list, a table and some code.
+
+## Install
+
+```console
+$ pip install bench-package
+```
+
+## Features
+
+- fast
+- small
+- [documented](https://example.org/docs)
+
+| option | default |
+| --- | --- |
+| `size` | 10 |
+| `mode` | `fast` |
+"""
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "project.settings",
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0",
+    "CONN_MAX_AGE": "600",
+    "LOG_LEVEL": "ERROR",
+}
+
+
+@dataclass
+class Measurement:
+    backend: str
+    page: str
+    url: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    ratio: float = 0.0
+    target: float | None = None
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.target is None else self.ratio >= self.target
+
+
+# --- the catalog -------------------------------------------------------------
+
+
+def _django_setup(database_url: str) -> None:
+    os.environ.update(BENCH_ENV)
+    os.environ["DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+
+
+def _release_package(name: str, releases: int, *, maintainer) -> None:
+    """A package with ``releases`` releases (an sdist and a wheel each), bulk written."""
+    from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile
+
+    started = datetime(2020, 1, 1, tzinfo=UTC)
+    package = Package.objects.create(
+        display_name=name,
+        summary=f"A benchmark package with {releases} releases",
+        description=DESCRIPTION,
+        description_content_type="text/markdown",
+        home_page="https://example.org/" + name,
+        project_urls={"Source": f"https://example.org/{name}/src"},
+        author="Bench Mark",
+        license=License.objects.order_by("pk").first(),
+        created=started,
+    )
+    package.classifiers.set(Classifier.objects.order_by("pk")[:6])
+    Maintainer.objects.create(package=package, user=maintainer, role="owner")
+    objects = []
+    for index in range(releases):
+        major, minor, patch = index // 100, (index // 10) % 10, index % 10
+        version = f"{major}.{minor}.{patch}" + ("rc1" if index % 25 == 24 else "")
+        release = Release(
+            package=package,
+            version=version,
+            created=started + timedelta(days=index),
+            requires_python=">=3.8",
+            yanked=index % 97 == 50,
+            yanked_reason="broken build" if index % 97 == 50 else "",
+        )
+        release.compute_version_fields()
+        objects.append(release)
+    Release.objects.bulk_create(objects, batch_size=1000)
+    files = []
+    base = name.replace("-", "_")
+    for release in Release.objects.filter(package=package).only("pk", "version", "created"):
+        for suffix, kind in ((".tar.gz", "sdist"), ("-py3-none-any.whl", "bdist_wheel")):
+            filename = f"{base}-{release.version}{suffix}"
+            files.append(
+                ReleaseFile(
+                    release=release,
+                    filename=filename,
+                    url=f"https://files.example.org/{filename}",
+                    size=12345,
+                    packagetype=kind,
+                    python_version="source" if kind == "sdist" else "py3",
+                    sha256=f"{release.pk:064x}"[-64:],
+                    upload_time=release.created,
+                )
+            )
+    ReleaseFile.objects.bulk_create(files, batch_size=2000)
+
+
+def catalog_prepare(*, database_url: str, packages: int) -> dict[str, int]:
+    env = {**os.environ, **BENCH_ENV, "DATABASE_URL": database_url}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], check=True, env=env)
+    subprocess.run(
+        [*manage, "seed_catalog", "--packages", str(packages), "--seed", "1", "--if-empty"],
+        check=True,
+        env=env,
+    )
+    _django_setup(database_url)
+    from django.db import connections
+
+    from catalog.models import Package, Release, ReleaseFile, User
+
+    maintainer, _ = User.objects.get_or_create(username="bench-maintainer")
+    for name, count in ((THIRTY, 30), (THOUSAND, 1000)):
+        if not Package.objects.filter(name=name).exists():
+            _release_package(name, count, maintainer=maintainer)
+    if connections["default"].vendor == "postgresql":
+        # Fresh bulk loads have no planner statistics until autovacuum runs.
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ANALYZE")
+    sizes = {
+        "packages": Package.objects.count(),
+        "releases": Release.objects.count(),
+        "files": ReleaseFile.objects.count(),
+    }
+    connections.close_all()
+    return sizes
+
+
+# --- the server --------------------------------------------------------------
+
+
+def mongo_fill(batch: int = 2000) -> int:
+    """Copy the relational catalog into the MongoDB store through catalog.mapping."""
+    from catalog import mapping
+    from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
+    from catalog.models import Package, Release, User
+
+    written = 0
+    for document, build, model in (
+        (PackageDocument, mapping.package_documents, Package),
+        (ReleaseDocument, mapping.release_documents, Release),
+        (UserDocument, mapping.user_documents, User),
+    ):
+        collection = document._get_collection()
+        collection.delete_many({})
+        pks = list(model.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(pks), batch):
+            docs = build(pks[start : start + batch])
+            if docs:
+                collection.insert_many(docs, ordered=False)
+                written += len(docs)
+    return written
+
+
+def wsgi_app():
+    """gunicorn's application factory: Django, plus a filled store in mongo mode."""
+    from django.conf import settings
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+
+    application = get_wsgi_application()
+    if settings.CATALOG_READ_BACKEND == "mongo" and settings.MONGODB_EMBEDDED:
+        mongo_fill()
+        # Workers fork from here: none of them may share the master's connection.
+        connections.close_all()
+    return application
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        **BENCH_ENV,
+        "DATABASE_URL": database_url,
+        "CATALOG_READ_BACKEND": backend,
+        # The bench serves a fixed catalog: no live sync work during the runs,
+        # and cached lists outlive a run (a cold list on the embedded MongoDB
+        # store scans whole collections in Python, for seconds).
+        "CATALOG_LIVE_SYNC": "0",
+        "CATALOG_LIST_CACHE_SECONDS": "600",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--pythonpath",
+        f"{ROOT},{ROOT / 'bench'}",
+        "--preload",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        # A cold page on the embedded MongoDB store can take longer than the
+        # default 30 s worker timeout on a big catalog.
+        "--timeout",
+        "600",
+        "pages:wsgi_app()",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with status {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server, base
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not start within 600 seconds")
+
+
+# --- the load ----------------------------------------------------------------
+
+
+def wrk_ensure() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("==> installing wrk (apt-get)", file=sys.stderr)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "wrk"],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and apt-get could not install it")
+    return found
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk_run(wrk: str, url: str, *, seconds: int, connections: int) -> tuple[float, float, float]:
+    """(requests per second, p50 ms, p99 ms) for ``url``."""
+    # A warm-up so the first requests (template loading, cold caches) do not count;
+    # long timeouts, since a cold page on the embedded MongoDB store scans in Python.
+    for _ in range(60):
+        warm = subprocess.run(
+            [wrk, "-t1", "-c4", "-d2s", "--timeout", "60s", "--latency", url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        found = re.search(r"\s99%\s+(\S+)", warm)
+        answered = int(re.search(r"(\d+) requests in", warm).group(1))
+        # Warm once every worker answers quickly (each keeps its own cache).
+        if answered > 20 and found and _ms(found.group(1)) < 500:
+            break
+    result = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    out = result.stdout
+    if "Non-2xx or 3xx responses" in out:
+        raise SystemExit(f"{url} answered with errors under load:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if not rps:
+        raise SystemExit(f"{url} answered no request in {seconds}s:\n{out}")
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    return rps, p50, p99
+
+
+def pages_bench(
+    *, database_url: str, packages: int, seconds: int, workers: int, connections: int
+) -> tuple[dict[str, int], list[Measurement]]:
+    wrk = wrk_ensure()
+    sizes = catalog_prepare(database_url=database_url, packages=packages)
+    pages = {
+        "ceiling (/healthz)": "/healthz",
+        "home": "/",
+        "search": "/search/?q=bench",
+        "package, 30 releases": f"/project/{THIRTY}/",
+        "package, 1,000 releases": f"/project/{THOUSAND}/",
+    }
+    targets = {f"/project/{THIRTY}/": TARGETS[THIRTY], f"/project/{THOUSAND}/": TARGETS[THOUSAND]}
+    measurements: list[Measurement] = []
+    for backend in ("sql", "mongo"):
+        server, base = server_start(backend=backend, database_url=database_url, workers=workers)
+        try:
+            results = [
+                (page, path, *wrk_run(wrk, base + path, seconds=seconds, connections=connections))
+                for page, path in pages.items()
+            ]
+            # The machine is shared and noisy: measure the ceiling again at the end
+            # and divide by the higher of the two, so ratios err on the low side.
+            again = wrk_run(wrk, base + "/healthz", seconds=seconds, connections=connections)
+            ceiling = max(results[0][2], again[0])
+            for page, path, rps, p50, p99 in results:
+                measurements.append(
+                    Measurement(
+                        backend=backend,
+                        page=page,
+                        url=path,
+                        rps=round(rps, 1),
+                        p50_ms=round(p50, 2),
+                        p99_ms=round(p99, 2),
+                        ratio=round(rps / ceiling, 3),
+                        target=targets.get(path),
+                    )
+                )
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    return sizes, measurements
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--packages", type=int, default=300, help="seeded packages (if empty)")
+    parser.add_argument("--seconds", type=int, default=3, help="load time per page")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL")
+        or f"sqlite:///{ROOT / 'var' / 'bench_pages.sqlite3'}",
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    (ROOT / "var").mkdir(exist_ok=True)
+    sizes, measurements = pages_bench(
+        database_url=args.database_url,
+        packages=args.packages,
+        seconds=args.seconds,
+        workers=args.workers,
+        connections=args.connections,
+    )
+    failed = [m for m in measurements if m.meets_target is False]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "catalog": sizes,
+                    "results": [
+                        {**asdict(m), "meets_target": m.meets_target} for m in measurements
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(
+            f"catalog: {sizes['packages']} packages, {sizes['releases']} releases, "
+            f"{sizes['files']} files; gunicorn {args.workers} workers, wrk {args.connections} "
+            f"connections, {args.seconds:g}s per page"
+        )
+        print(
+            f"{'backend':8} {'page':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x ceiling':>10}"
+        )
+        for m in measurements:
+            verdict = ""
+            if m.target is not None:
+                verdict = f"  target {m.target:.2f}: {'ok' if m.meets_target else 'MISSED'}"
+            print(
+                f"{m.backend:8} {m.page:26} {m.rps:9.1f} {m.p50_ms:8.2f} {m.p99_ms:8.2f} "
+                f"{m.ratio:10.3f}{verdict}"
+            )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
