@@ -16,12 +16,16 @@ apt_install() {
 }
 
 ensure_uv() {
-    if command -v uv >/dev/null 2>&1; then UV=(uv); return; fi
-    if ! python3 -m uv --version >/dev/null 2>&1; then
-        echo "==> installing uv" >&2
-        python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
-    fi
-    UV=(python3 -m uv)
+    # uv on PATH, or where an earlier run installed it with `pip install --user`
+    # (~/.local/bin is not always on PATH, and inside `uv run` python3 is the
+    # project's virtualenv, which does not see user site-packages).
+    local candidate
+    for candidate in "$(command -v uv 2>/dev/null || true)" "$HOME/.local/bin/uv"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then UV=("$candidate"); return; fi
+    done
+    echo "==> installing uv" >&2
+    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+    UV=("$(python3 -c 'import uv; print(uv.find_uv_bin())')")
 }
 
 ensure_python_deps() {
