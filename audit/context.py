@@ -24,6 +24,8 @@ from contextlib import ContextDecorator, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.core.management.base import BaseCommand
+
 SYSTEM_ACTOR = "system"
 
 
@@ -205,3 +207,21 @@ def with_current_context(func: Callable[..., Any]) -> Callable[..., Any]:
 def audit_thread(target: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     """A thread that records its writes with the starting code's actor and correlation id."""
     return threading.Thread(target=with_current_context(target), args=args, kwargs=kwargs)
+
+
+class AuditedCommand(BaseCommand):
+    """A management command whose run is one audit unit, however it is started.
+
+    ``manage.py <command>`` is recognised from the process arguments; this
+    covers ``call_command()`` too (a scheduler, another command, a test), so
+    entries still say ``command:<name>`` and share one correlation id. Code
+    that already set a context (a request, an outer command) keeps it.
+    """
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        if _current.get() is not None:
+            return super().execute(*args, **options)
+        name = type(self).__module__.rsplit(".", 1)[-1]
+        correlation = _PROCESS_CORRELATION if name == _PROCESS_COMMAND else None
+        with audit_context(command=name, correlation_id=correlation):
+            return super().execute(*args, **options)

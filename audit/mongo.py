@@ -14,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import bson
+from bson import CodecOptions, ObjectId
 from mongoengine import QuerySet, signals
 from mongoengine.queryset import transform
+from pymongo import DeleteMany, DeleteOne, InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError
 
 from audit.context import is_enabled
 from audit.models import Operation
@@ -302,10 +306,8 @@ class AuditedDocumentQuerySet(QuerySet):
 def _request_id(request: Any) -> Any:
     """The _id a pymongo write request targets (None when its filter is not by _id)."""
     doc = getattr(request, "_doc", None)
-    if type(request).__name__ == "InsertOne":
+    if isinstance(request, InsertOne):
         if "_id" not in doc:
-            from bson import ObjectId
-
             doc["_id"] = ObjectId()  # what pymongo would do, but known before the write
         return doc["_id"]
     target = getattr(request, "_filter", None) or {}
@@ -313,43 +315,83 @@ def _request_id(request: Any) -> Any:
     return None if isinstance(value, Mapping) else value
 
 
+def _by_id_only(request: Any) -> bool:
+    return set(getattr(request, "_filter", None) or ()) == {"_id"}
+
+
+def _as_stored(collection: Any, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` as the server keeps it (milliseconds, UTC datetimes), without reading it back."""
+    options = CodecOptions(tz_aware=getattr(collection.codec_options, "tz_aware", True))
+    return bson.decode(bson.encode(doc, codec_options=options), codec_options=options)
+
+
 def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> Any:
     """``collection.bulk_write(requests, **kwargs)``, recorded: one entry per changed document.
 
     For code that writes documents with pymongo directly (the migration, the
-    merge, the live sync): the documents are read before and after in one query
-    each (by ``_id``), so the entries hold real old and new values and cost a
-    constant number of round trips per batch. Requests whose filter is not an
-    ``_id`` are resolved to the document they match first (one query each).
-    A ``BulkWriteError`` is re-raised after the writes that did succeed are
-    recorded.
+    merge, the offline jobs). What the requests state is not read back: an
+    ``InsertOne`` had no document before and holds its own afterwards, a
+    ``ReplaceOne`` or ``DeleteOne`` by ``_id`` alone leaves the replacement or
+    nothing. The documents the requests overwrite are read in one query per
+    batch (by ``_id``), and documents whose new state the requests do not tell
+    (updates with operators, filters beyond ``_id``) in one more, so the
+    entries hold real old and new values at a constant number of round trips
+    per batch. Requests whose filter is not an ``_id`` are resolved to the
+    document they match first (one query each). A ``BulkWriteError`` is
+    re-raised after the writes that did succeed are recorded.
     """
-    from pymongo.errors import BulkWriteError
-
     if not is_enabled() or not requests:
         return collection.bulk_write(requests, **kwargs)
-    ids = []
+    ids: list[Any] = []  # per request, None when it matched nothing
     for request in requests:
         _id = _request_id(request)
         if _id is None:
             match = collection.find_one(getattr(request, "_filter", {}) or {}, {"_id": 1})
             _id = match["_id"] if match else None
-        if _id is not None:
-            ids.append(_id)
-    before = _fetch_by_ids(collection, ids)
+        ids.append(_id)
+    before = _fetch_by_ids(
+        collection,
+        [
+            i
+            for i, r in zip(ids, requests, strict=True)
+            if i is not None and not isinstance(r, InsertOne)
+        ],
+    )
     error = None
     try:
         result = collection.bulk_write(requests, **kwargs)
     except BulkWriteError as exc:
         error, result = exc, None
+    failed: set[int] = set()
+    if error is not None:
+        failed = {e["index"] for e in error.details.get("writeErrors", ())}
+        if kwargs.get("ordered", True) and failed:
+            failed |= set(range(min(failed), len(requests)))  # an ordered write stops there
+    known: dict[Any, dict[str, Any] | None] = {}
+    unknown: list[Any] = []
+    for index, (request, _id) in enumerate(zip(requests, ids, strict=True)):
+        if _id is None or index in failed:
+            continue
+        if isinstance(request, InsertOne):
+            known[_id] = _as_stored(collection, request._doc)
+        elif isinstance(request, ReplaceOne) and _by_id_only(request):
+            if _id in before or request._upsert:  # without upsert, nothing to replace
+                known[_id] = _as_stored(collection, {**request._doc, "_id": _id})
+        elif isinstance(request, DeleteOne | DeleteMany) and _by_id_only(request):
+            known[_id] = None
+        else:
+            unknown.append(_id)
     # Upserts by a non-_id filter create documents we could not name beforehand.
     upserted = getattr(result, "upserted_ids", None) or {}
-    ids.extend(v for v in upserted.values() if v not in before)
-    after = _fetch_by_ids(collection, ids)
+    unknown.extend(v for v in upserted.values() if v not in before)
+    # A read is the final state: it also covers an _id that several requests wrote.
+    fetched = _fetch_by_ids(collection, list(dict.fromkeys(unknown)))
+    after = {**known, **{_id: fetched.get(_id) for _id in unknown}}
     label = collection.name
     entries = []
-    for _id in dict.fromkeys(ids):
-        old, new = before.get(_id), after.get(_id)
+    for _id in dict.fromkeys([*(i for i in ids if i is not None), *after]):
+        old = before.get(_id)
+        new = after.get(_id, old)  # a failed request changed nothing
         changes = doc_changes(old, new)
         if not changes:
             continue

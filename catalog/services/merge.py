@@ -42,6 +42,7 @@ from mongoengine.connection import get_db
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
+from audit.mongo import audited_bulk_write
 from catalog.versions import canonicalize_name
 
 POLICIES = ("replace", "keep_existing", "merge", "fail", "newest", "priority")
@@ -682,7 +683,7 @@ def _bulk_write(target, writes: list[tuple[str, Any]], result: MergeResult) -> i
     if not writes:
         return 0
     try:
-        outcome = target.bulk_write([op for _, op in writes], ordered=False)
+        outcome = audited_bulk_write(target, [op for _, op in writes], ordered=False)
     except BulkWriteError as exc:
         for error in exc.details.get("writeErrors", []):
             label = writes[error["index"]][0]

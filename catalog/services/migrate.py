@@ -44,6 +44,7 @@ from pymongo import DeleteOne, InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
+from audit.mongo import audited_bulk_write
 from catalog import mapping
 from catalog.documents import (
     PackageDocument,
@@ -370,7 +371,7 @@ def _write(
         return
     failed: dict[int, dict[str, Any]] = {}
     try:
-        result = spec.collection.bulk_write(ops, ordered=False).bulk_api_result
+        result = audited_bulk_write(spec.collection, ops, ordered=False).bulk_api_result
     except BulkWriteError as exc:
         result = exc.details
         failed = {error["index"]: error for error in result.get("writeErrors", ())}

@@ -32,6 +32,7 @@ from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
+from audit.mongo import audited_bulk_write
 from catalog.documents import release_document_id
 from catalog.mapping import default_release, latest_summary
 from catalog.versions import canonicalize_name, parse_version
@@ -542,7 +543,7 @@ def _plan_write(target: Collection, plan: BatchPlan, result: JobResult) -> int:
     failed = 0
     if plan.updates:
         try:
-            target.bulk_write(plan.updates, ordered=False)
+            audited_bulk_write(target, plan.updates, ordered=False)
         except BulkWriteError as exc:
             for error in exc.details.get("writeErrors", []):
                 op = plan.updates[error["index"]]
@@ -553,7 +554,7 @@ def _plan_write(target: Collection, plan: BatchPlan, result: JobResult) -> int:
         # new copy is stored, so a failure never loses a document.
         inserted = set(range(len(plan.renames)))
         try:
-            target.bulk_write([InsertOne(new) for _, new in plan.renames], ordered=False)
+            audited_bulk_write(target, [InsertOne(new) for _, new in plan.renames], ordered=False)
         except BulkWriteError as exc:
             for error in exc.details.get("writeErrors", []):
                 old_id, new = plan.renames[error["index"]]
@@ -564,5 +565,5 @@ def _plan_write(target: Collection, plan: BatchPlan, result: JobResult) -> int:
                 failed += 1
         deletes = [DeleteOne({"_id": plan.renames[i][0]}) for i in sorted(inserted)]
         if deletes:
-            target.bulk_write(deletes, ordered=False)
+            audited_bulk_write(target, deletes, ordered=False)
     return failed

@@ -164,3 +164,46 @@ def test_raw_bulk_writes_through_the_audited_helper_are_recorded():
         ("bulk_delete", "gone", {"display_name": ["Gone", None]}),
     ]
     assert {e["actor"] for e in entries} == {"command:migrate_to_mongo"}
+
+
+def test_audited_bulk_write_records_what_actually_happened():
+    from pymongo import DeleteOne, InsertOne, ReplaceOne
+    from pymongo.errors import BulkWriteError
+
+    from audit.mongo import audited_bulk_write
+
+    collection = PackageDocument._get_collection()
+    collection.insert_one({"_id": "kept", "display_name": "Kept", "sql_id": 1})
+    collection.insert_one({"_id": "pruned", "display_name": "Pruned", "sql_id": 2})
+    created = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+    audited_bulk_write(
+        collection,
+        [
+            # Conditional deletes: only the one whose condition holds is recorded.
+            DeleteOne({"_id": "kept", "sql_id": 99}),
+            DeleteOne({"_id": "pruned", "sql_id": 2}),
+            # Nothing to replace without upsert: no entry.
+            ReplaceOne({"_id": "absent"}, {"display_name": "Absent"}),
+            # Recorded as stored: milliseconds.
+            InsertOne({"_id": "dated", "display_name": "Dated", "created": created}),
+        ],
+        ordered=False,
+    )
+    with pytest.raises(BulkWriteError):
+        audited_bulk_write(
+            collection,
+            [
+                InsertOne({"_id": "kept", "display_name": "duplicate"}),  # fails
+                InsertOne({"_id": "after-failure", "display_name": "Never"}),  # not run
+            ],
+        )
+
+    entries = mongo_entries(model="packages")
+    assert [(e["operation"], e["object_key"]) for e in entries] == [
+        ("bulk_delete", "pruned"),
+        ("bulk_create", "dated"),
+    ]
+    assert entries[1]["changes"]["created"] == [None, "2024-01-02T03:04:05.678000+00:00"]
+    assert collection.find_one({"_id": "kept"})["display_name"] == "Kept"
+    assert collection.find_one({"_id": "after-failure"}) is None

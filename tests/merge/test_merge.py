@@ -392,3 +392,17 @@ def test_fail_conflicts_with_a_differing_target_document_and_names_both_values(m
     assert db.merged.find_one({"_id": "beta"})["v"] == 2
     assert "conflict: k field 'v': policy fail: a match changes this field: " in err
     assert "(existing)=0; a=1" in err
+
+
+def test_merged_writes_are_in_the_audit_trail_as_the_command(merge, jsonl, db):
+    from tests.audit.conftest import mongo_entries
+
+    code, _, err = run_policy(merge, jsonl, "merge", [MATCH_A], [MATCH_B])
+    assert code == 0, err
+    [entry] = mongo_entries(model="merged")
+    assert (entry["operation"], entry["object_key"]) == ("bulk_create", "k")
+    assert entry["changes"]["b"] == [None, "from-b"]
+    assert entry["actor"] == "command:merge_sources"
+
+    run_policy(merge, jsonl, "merge", [MATCH_A], [MATCH_B])  # idempotent: nothing recorded
+    assert len(mongo_entries(model="merged")) == 1

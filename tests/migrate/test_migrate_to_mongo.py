@@ -344,3 +344,30 @@ def test_a_larger_catalog_in_small_batches(db):
 
     assert totals(report)["inserted"] == 15 + 15 * 7 + 2
     call_command("migrate_to_mongo", "--verify", stdout=StringIO())
+
+
+def test_migration_writes_are_in_the_audit_trail_as_the_command(catalog):
+    from tests.audit.conftest import mongo_entries
+
+    migrate()
+    created = mongo_entries(model="packages")
+    assert len(created) == 6
+    assert {e["operation"] for e in created} == {"bulk_create"}
+    assert {e["actor"] for e in created} == {"command:migrate_to_mongo"}
+    assert len({e["correlation_id"] for e in created}) == 1
+    assert created[0]["changes"]["display_name"] == [None, "Demo_Pkg.0"]
+    assert len(mongo_entries(model="releases")) == 24
+
+    migrate()  # unchanged: nothing written, nothing recorded
+    assert len(mongo_entries(model="packages")) == 6
+
+    Package.objects.filter(name="demo-pkg-1").update(summary="Changed", updated=timezone.now())
+    Package.objects.get(name="demo-pkg-2").delete()
+    migrate()
+    later = mongo_entries(model="packages")[6:]
+    assert [(e["operation"], e["object_key"]) for e in later] == [
+        ("bulk_update", "demo-pkg-1"),
+        ("bulk_delete", "demo-pkg-2"),
+    ]
+    assert later[0]["changes"]["summary"] == ["Demo package 1", "Changed"]
+    assert later[0]["correlation_id"] != created[0]["correlation_id"]

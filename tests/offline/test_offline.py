@@ -181,6 +181,30 @@ def test_normalize_releases_and_users(offline, db):
     assert db.users.find_one({"_id": "bob"}) == {"_id": "bob"}
 
 
+def test_job_writes_are_in_the_audit_trail_as_the_command(offline, db):
+    from tests.audit.conftest import mongo_entries
+
+    db.users.insert_many([{"_id": "ann", "email": "Ann@Example.org"}, {"_id": "bob"}])
+    db.packages.insert_one({"_id": "Flask_Login", "summary": "s"})
+
+    assert offline("normalize", "--collection=users", "--no-progress")[0] == 0
+    assert offline("normalize", "--collection=packages", "--no-progress")[0] == 0
+
+    [email] = mongo_entries(model="users")
+    assert email["operation"] == "bulk_update"
+    assert (email["object_key"], email["changes"]) == (
+        "ann",
+        {"email": ["Ann@Example.org", "ann@example.org"]},
+    )
+    assert email["actor"] == "command:process_offline"
+    # A rename is the new document created, then the old one deleted.
+    renamed = mongo_entries(model="packages")
+    assert [(e["operation"], e["object_key"]) for e in renamed] == [
+        ("bulk_create", "flask-login"),
+        ("bulk_delete", "Flask_Login"),
+    ]
+
+
 JOBS_AND_DATA = {
     "package_stats": lambda db: build_catalog(db, packages=30, seed=11),
     "normalize": normalize_data,

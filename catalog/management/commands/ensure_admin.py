@@ -4,10 +4,12 @@ import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from audit.context import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a staff superuser (ADMIN_USERNAME / ADMIN_PASSWORD) unless it already exists."
 
     def handle(self, *args, **options):

@@ -1,11 +1,12 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.context import AuditedCommand
 from catalog.services.importing import package_import
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Import PyPI JSON API documents (/pypi/<name>/json) from files or directories. "
         "Each package is written atomically; bad documents are reported and skipped."

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.context import AuditedCommand
 from catalog.services.merge import (
     DEFAULT_CONFLICTS_COLLECTION,
     NORMALIZATIONS,
@@ -19,7 +20,7 @@ from catalog.services.merge import (
 COUNTERS = ("read", "matched", "inserted", "updated", "unchanged", "conflicts", "failed")
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Merge documents from two or more sources (file:PATH.json[l], mongo:COLLECTION, "
         "sql:packages|releases|users) into a MongoDB collection by key and policy."

@@ -3,8 +3,9 @@
 import json
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.context import AuditedCommand
 from catalog.management.migration_report import print_migration, print_verification
 from catalog.services.migrate import COLLECTIONS, EMBEDDED_NOTE, catalog_migrate
 from catalog.services.migrate_verify import catalog_verify
@@ -19,7 +20,7 @@ def iso_datetime(value: str) -> datetime:
         ) from exc
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Copy packages, releases and users from the relational database into MongoDB: "
         "only changed documents are written, interrupted runs resume, --verify checks."

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.context import AuditedCommand
 from catalog.services.offline import JobError, JobResult, job_list, job_run, where_parse
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Run an offline batch job over a MongoDB collection (see --list)."
 
     def add_arguments(self, parser):

@@ -1,11 +1,12 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from audit.context import AuditedCommand
 from catalog.services.seed import CatalogNotEmpty, catalog_seed
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Build a deterministic synthetic catalog (same --seed, same catalog)."
 
     def add_arguments(self, parser):
