@@ -12,7 +12,9 @@ How a run works, per collection (users, releases, packages):
 - **Incremental run** (``since``, or the high-water mark of the last run):
   only rows whose ``(updated, pk)`` is past the mark, plus rows whose document
   depends on a changed row of another table (a release changes its package's
-  latest-release summary, a file changes its release, ...).
+  latest-release summary, a file changes its release, ...); each of those
+  tables has its own ``(updated, pk)`` mark from the last run, so a re-run on
+  unchanged data reads no rows.
 - **Writes** are one unordered ``bulk_write`` per batch: ``InsertOne`` for new
   documents, ``ReplaceOne(upsert=True)`` for changed ones, ``DeleteOne`` for
   stale ones. Unchanged documents (same ``checksum``) are not written, so a
@@ -38,7 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.db.models import Max, Min, Model, Q
+from django.db.models import Max, Min, Model, Q, QuerySet
 from mongoengine import Document as MongoDocument
 from pymongo import DeleteOne, InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
@@ -160,39 +162,40 @@ class CollectionSpec:
     document: type[MongoDocument]
     build: Callable[[Sequence[int], bool], list[mapping.Document]]
     problems: Callable[[mapping.Document], list[tuple[str, str]]]
-    # Primary keys whose document depends on rows of other tables changed since t.
-    dependents: Callable[[datetime], set[int]]
+    # Other tables whose rows are part of the document, and the primary keys
+    # whose document depends on rows of those tables changed since a time
+    # (given per table: each table has its own high-water mark).
+    depends_on: tuple[type[Model], ...]
+    dependents: Callable[[Since], set[int]]
 
     @property
     def collection(self):
         return self.document._get_collection()
 
 
-def _package_dependents(since: datetime) -> set[int]:
+# The rows of a table changed since that table's mark.
+Since = Callable[[type[Model]], QuerySet]
+
+
+def _package_dependents(changed: Since) -> set[int]:
     pks: set[int] = set()
-    pks.update(Release.objects.filter(updated__gte=since).values_list("package_id", flat=True))
-    pks.update(Maintainer.objects.filter(updated__gte=since).values_list("package_id", flat=True))
+    pks.update(changed(Release).values_list("package_id", flat=True))
+    pks.update(changed(Maintainer).values_list("package_id", flat=True))
+    pks.update(Package.objects.filter(license__in=changed(License)).values_list("pk", flat=True))
     pks.update(
-        Package.objects.filter(license__in=License.objects.filter(updated__gte=since)).values_list(
-            "pk", flat=True
-        )
+        Package.objects.filter(classifiers__in=changed(Classifier)).values_list("pk", flat=True)
     )
     pks.update(
-        Package.objects.filter(
-            classifiers__in=Classifier.objects.filter(updated__gte=since)
-        ).values_list("pk", flat=True)
-    )
-    pks.update(
-        Maintainer.objects.filter(user__updated__gte=since).values_list("package_id", flat=True)
+        Maintainer.objects.filter(user__in=changed(User)).values_list("package_id", flat=True)
     )
     return pks
 
 
-def _release_dependents(since: datetime) -> set[int]:
+def _release_dependents(changed: Since) -> set[int]:
     pks: set[int] = set()
-    pks.update(ReleaseFile.objects.filter(updated__gte=since).values_list("release_id", flat=True))
+    pks.update(changed(ReleaseFile).values_list("release_id", flat=True))
     # A renamed package renames its releases' _id and package field.
-    pks.update(Release.objects.filter(package__updated__gte=since).values_list("pk", flat=True))
+    pks.update(Release.objects.filter(package__in=changed(Package)).values_list("pk", flat=True))
     return pks
 
 
@@ -205,6 +208,7 @@ SPECS: dict[str, CollectionSpec] = {
             document=UserDocument,
             build=lambda pks, creds: mapping.user_documents(pks, include_credentials=creds),
             problems=mapping.user_problems,
+            depends_on=(),
             dependents=lambda since: set(),
         ),
         # Releases before packages: a pruned release refreshes its package.
@@ -214,6 +218,7 @@ SPECS: dict[str, CollectionSpec] = {
             document=ReleaseDocument,
             build=lambda pks, creds: mapping.release_documents(pks),
             problems=mapping.release_problems,
+            depends_on=(ReleaseFile, Package),
             dependents=_release_dependents,
         ),
         CollectionSpec(
@@ -222,6 +227,7 @@ SPECS: dict[str, CollectionSpec] = {
             document=PackageDocument,
             build=lambda pks, creds: mapping.package_documents(pks),
             problems=mapping.package_problems,
+            depends_on=(Release, Maintainer, License, Classifier, User),
             dependents=_package_dependents,
         ),
     )
@@ -256,6 +262,35 @@ class Mark:
 def _latest_mark(model: type[Model]) -> Mark | None:
     row = model.objects.order_by("-updated", "-pk").values_list("updated", "pk").first()
     return Mark(*row) if row else None
+
+
+def _dependency_marks(spec: CollectionSpec) -> dict[str, dict[str, Any] | None]:
+    """The (updated, pk) mark of each table the collection's documents depend on."""
+    marks: dict[str, dict[str, Any] | None] = {}
+    for model in spec.depends_on:
+        mark = _latest_mark(model)
+        marks[model._meta.label_lower] = mark.as_state() if mark else None
+    return marks
+
+
+def _past(mark: Mark) -> Q:
+    return Q(updated__gt=mark.updated) | Q(updated=mark.updated, pk__gt=mark.pk)
+
+
+def _changed_since(since: Mark, marks: dict[str, dict[str, Any] | None] | None) -> Since:
+    """Rows of a dependency table past its own mark (``since`` when none was stored).
+
+    A table that was empty at the last run (mark None) is read from the start.
+    """
+
+    def changed(model: type[Model]) -> QuerySet:
+        label = model._meta.label_lower
+        if marks is None or label not in marks:
+            return model.objects.filter(_past(since))
+        mark = Mark.from_state(marks[label])
+        return model.objects.filter(_past(mark)) if mark else model.objects.all()
+
+    return changed
 
 
 def state_collection():
@@ -470,13 +505,14 @@ def _split_ranges(model: type[Model], workers: int) -> list[tuple[int, int]]:
 # --- incremental runs: changed rows, in primary-key batches --------------------
 
 
-def _changed_pks(spec: CollectionSpec, since: Mark, extra: Iterable[int] = ()) -> list[int]:
-    changed = set(
-        spec.model.objects.filter(
-            Q(updated__gt=since.updated) | Q(updated=since.updated, pk__gt=since.pk)
-        ).values_list("pk", flat=True)
-    )
-    changed |= spec.dependents(since.updated)
+def _changed_pks(
+    spec: CollectionSpec,
+    since: Mark,
+    extra: Iterable[int] = (),
+    dependency_marks: dict[str, dict[str, Any] | None] | None = None,
+) -> list[int]:
+    changed = set(spec.model.objects.filter(_past(since)).values_list("pk", flat=True))
+    changed |= spec.dependents(_changed_since(since, dependency_marks))
     changed.update(extra)
     return sorted(changed)
 
@@ -591,13 +627,25 @@ def _plan(
         "status": "running",
         "started": datetime.now(UTC).isoformat(),
         "pending_mark": pending.as_state() if pending else None,
+        "pending_dependency_marks": _dependency_marks(spec),
         "high_water": (previous or {}).get("high_water"),
+        "dependency_marks": (previous or {}).get("dependency_marks"),
         "resumed": False,
     }
     if since is not None:
-        return {**base, "mode": "incremental", "since": Mark(since, 0).as_state()}
+        return {
+            **base,
+            "mode": "incremental",
+            "since": Mark(since, 0).as_state(),
+            "since_dependencies": None,
+        }
     if not full and previous and previous.get("high_water"):
-        return {**base, "mode": "incremental", "since": previous["high_water"]}
+        return {
+            **base,
+            "mode": "incremental",
+            "since": previous["high_water"],
+            "since_dependencies": previous.get("dependency_marks"),
+        }
     ranges = _split_ranges(spec.model, workers)
     return {**base, "mode": "full", "since": None, "ranges": ranges, "positions": {}}
 
@@ -638,7 +686,7 @@ def _run_collection(
                 report.add(part)
     else:
         since_mark = Mark.from_state(plan["since"])
-        pks = _changed_pks(spec, since_mark, extra_pks)
+        pks = _changed_pks(spec, since_mark, extra_pks, plan.get("since_dependencies"))
         if plan.get("position") is not None:
             pks = [pk for pk in pks if pk > plan["position"]]
         ctx.prune = True if prune is None else prune
@@ -658,6 +706,11 @@ def _run_collection(
                     "status": "done",
                     "finished": datetime.now(UTC).isoformat(),
                     "high_water": plan.get("pending_mark") or plan.get("high_water"),
+                    "dependency_marks": (
+                        plan.get("pending_dependency_marks")
+                        if plan.get("pending_mark")
+                        else plan.get("dependency_marks")
+                    ),
                     "include_credentials": ctx.include_credentials,
                 },
                 "$unset": {"positions": "", "position": ""},
