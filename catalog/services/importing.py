@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.normalize import PACKAGE_EMAIL_FIELDS, normalize_email
 from catalog.models import (
     KEYWORDS_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -255,6 +256,10 @@ def document_validate(document: Any) -> PackageData:
         ),
     }
     fields["summary"] = fields["summary"].strip()
+    # What the pre_save hook would store (bulk writes skip it); comparing the
+    # raw value with the stored one would make every re-import an update.
+    for name in PACKAGE_EMAIL_FIELDS:
+        fields[name] = normalize_email(fields[name])
     project_urls = info.get("project_urls") or {}
     if not isinstance(project_urls, dict):
         raise InvalidDocument("info.project_urls", "expected an object of label: URL")

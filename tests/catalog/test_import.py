@@ -59,6 +59,21 @@ def test_importing_the_same_document_twice_changes_nothing(tmp_path):
     assert Package.objects.get().updated == package_updated
 
 
+def test_emails_are_stored_normalized_and_a_re_import_is_unchanged(tmp_path):
+    document = pypi_document()
+    document["info"]["author_email"] = " Ann.Lee@Example.ORG "
+    document["info"]["maintainer_email"] = "Ann Lee <Ann.Lee@Example.ORG>"
+    path = write(tmp_path, "demo.json", document)
+
+    assert run(path)[0]["imported"] == 1
+    package = Package.objects.get()
+    assert package.author_email == "ann.lee@example.org"
+    assert (
+        package.maintainer_email == "Ann Lee <Ann.Lee@Example.ORG>"
+    )  # a display name keeps its case
+    assert run(path)[0]["unchanged"] == 1
+
+
 def test_a_newer_document_updates_exactly_what_changed(tmp_path):
     run(write(tmp_path, "v1.json", pypi_document(versions=("1.0", "1.1"), serial=10)))
     newer = pypi_document(versions=("1.1", "2.0"), serial=20, summary="Now better")
