@@ -162,8 +162,12 @@ def _create(model: type[Model], objs: list[Model], fields: Sequence[dict[str, An
     """Insert ``objs``; keep the ``updated`` of their documents, which ``auto_now`` overrides."""
     if not objs:
         return
-    explicit_keys = any(obj.pk is not None for obj in objs)
-    model.objects.bulk_create(objs)
+    with_keys = [obj for obj in objs if obj.pk is not None]
+    if with_keys:
+        model.objects.bulk_create(with_keys)
+        # Before the rows that take the next key: it must be past the given ones.
+        _reset_sequences(model)
+    model.objects.bulk_create([obj for obj in objs if obj.pk is None])
     stamped = []
     for obj, values in zip(objs, fields, strict=True):
         if values.get("updated") is not None:
@@ -172,8 +176,6 @@ def _create(model: type[Model], objs: list[Model], fields: Sequence[dict[str, An
     if stamped:
         # bulk_update() does not run pre_save(), so the given value is stored.
         model.objects.bulk_update(stamped, ["updated"])
-    if explicit_keys:
-        _reset_sequences(model)
 
 
 def _reset_sequences(*models: type[Model]) -> None:

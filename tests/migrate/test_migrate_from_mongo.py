@@ -151,6 +151,24 @@ def test_round_trip_sql_to_mongo_to_fresh_sql_gives_back_equal_rows(db):
     assert User.objects.create_user(username="newcomer").pk
 
 
+def test_a_document_whose_key_is_taken_gets_the_next_one(migrated, monkeypatch):
+    wipe_sql()
+    zed = User.objects.create_user(username="zed")  # created since, on the first key
+    docs()["users"].update_one({"_id": "alice"}, {"$set": {"sql_id": zed.pk}})
+    docs()["users"].update_one({"_id": "bob"}, {"$set": {"sql_id": zed.pk + 1}})
+    # The batch must succeed as a whole, not through the per-document retry.
+    monkeypatch.setattr("catalog.services.migrate_reverse.WRITE_ERRORS", ())
+
+    report = reverse("--no-prune")
+
+    assert report["ok"] is True
+    alice, bob = User.objects.get(username="alice"), User.objects.get(username="bob")
+    assert bob.pk == zed.pk + 1
+    assert alice.pk == zed.pk + 2
+    assert Maintainer.objects.filter(user=alice).count() == 6
+    assert User.objects.create_user(username="later").pk == zed.pk + 3
+
+
 def test_restored_rows_keep_the_timestamps_of_their_documents(migrated):
     stored = snapshot()
     wipe_sql()
