@@ -247,6 +247,8 @@ def _write_users(plan: _Plan) -> None:
 
 @dataclass
 class _PackageLinks:
+    """Which relations of a package differ from its document."""
+
     license: bool
     classifiers: bool
     maintainers: bool
@@ -368,8 +370,7 @@ def _write_packages(plan: _Plan) -> None:
     _create(Package, packages, [c.item.fields for c in plan.inserts])
     for change, package in zip(plan.inserts, packages, strict=True):
         change.pk = package.pk
-    updates = _scalar_updates(plan)
-    _update(Package, updates)
+    _update(Package, _scalar_updates(plan))
     _update(
         Package,
         [
@@ -428,7 +429,9 @@ def _write_maintainers(changes: list[_Change]) -> None:
 
 
 @dataclass
-class _FilePlan:
+class _ReleasePlan:
+    """A release's package, and what to do with its files."""
+
     package_id: int | None
     create: list[dict[str, Any]] = field(default_factory=list)
     # (file pk, values, changed fields); "release" among them moves the file here.
@@ -503,29 +506,30 @@ def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
         claimed.update((f["filename"], item.key) for f in files)
         row = rows.get((package_id, item.fields["version"]))
         release_pk = row["pk"] if row else None
-        file_plan = _FilePlan(package_id)
+        release_plan = _ReleasePlan(package_id)
         for values in files:
             stored = stored_files.get(values["filename"])
             if stored is None:
-                file_plan.create.append(values)
+                release_plan.create.append(values)
                 continue
             changed = _differing(stored, values)
             if stored["release_id"] != release_pk:
                 changed.append("release")
             if changed:
-                file_plan.update.append((stored["pk"], values, changed))
+                release_plan.update.append((stored["pk"], values, changed))
         wanted = {f["filename"] for f in files}
-        file_plan.delete = [
+        # Files no longer in the document, unless another document of the batch takes them.
+        release_plan.delete = [
             stored["pk"]
             for filename, stored in files_of[release_pk].items()
-            if filename not in wanted and filename not in filenames  # moved to another release
+            if filename not in wanted and filename not in filenames
         ]
         if row is None:
             pk = item.sql_id if item.sql_id in free else None
-            plan.inserts.append(_Change(item, pk, [], file_plan))
+            plan.inserts.append(_Change(item, pk, [], release_plan))
             free.discard(item.sql_id)
-        elif (changed := _differing(row, item.fields)) or file_plan.changes_files:
-            plan.updates.append(_Change(item, row["pk"], changed, file_plan))
+        elif (changed := _differing(row, item.fields)) or release_plan.changes_files:
+            plan.updates.append(_Change(item, row["pk"], changed, release_plan))
         else:
             plan.unchanged += 1
     return plan
