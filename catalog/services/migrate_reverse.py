@@ -437,10 +437,11 @@ class _ReleasePlan:
     # (file pk, values, changed fields); "release" among them moves the file here.
     update: list[tuple[int, dict[str, Any], list[str]]] = field(default_factory=list)
     delete: list[int] = field(default_factory=list)
+    moves_out: bool = False  # files leave the release (deleted or taken by another)
 
     @property
     def changes_files(self) -> bool:
-        return bool(self.create or self.update or self.delete)
+        return bool(self.create or self.update or self.moves_out)
 
 
 def _map_release(doc: mapping.Document, run: _Run) -> _Item:
@@ -518,11 +519,11 @@ def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
             if changed:
                 release_plan.update.append((stored["pk"], values, changed))
         wanted = {f["filename"] for f in files}
-        # Files no longer in the document, unless another document of the batch takes them.
+        leaving = [name for name in files_of[release_pk] if name not in wanted]
+        release_plan.moves_out = bool(leaving)
+        # Deleted, unless another document of the batch takes them.
         release_plan.delete = [
-            stored["pk"]
-            for filename, stored in files_of[release_pk].items()
-            if filename not in wanted and filename not in filenames
+            files_of[release_pk][name]["pk"] for name in leaving if name not in filenames
         ]
         if row is None:
             pk = item.sql_id if item.sql_id in free else None

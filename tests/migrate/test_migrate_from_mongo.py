@@ -305,6 +305,28 @@ def test_embedded_relations_follow_their_document(migrated):
     assert totals(reverse())["updated"] == 0
 
 
+def test_new_documents_become_rows_and_a_file_moves_to_the_release_that_lists_it(migrated):
+    releases = docs()["releases"]
+    moved = releases.find_one({"_id": "demo-pkg-1==1.0.0"})["files"][0]
+    releases.update_one({"_id": "demo-pkg-1==1.0.0"}, {"$pop": {"files": -1}})
+    new = dict(releases.find_one({"_id": "demo-pkg-1==1.1.0"}), _id="demo-pkg-1==3.0", sql_id=None)
+    new.update(version="3.0", files=[moved])
+    releases.insert_one(new)
+
+    report = reverse()
+
+    counts = by_collection(report)["releases"]
+    assert (counts["inserted"], counts["updated"], counts["failed"]) == (1, 1, 0)
+    release = Release.objects.get(package__name="demo-pkg-1", version="3.0")
+    assert [f.filename for f in release.files.all()] == [moved["filename"]]
+    assert (
+        not release.is_prerelease
+        and release.sort_key
+        > Release.objects.get(package__name="demo-pkg-1", version="1.1.0").sort_key
+    )
+    assert Release.objects.get(package__name="demo-pkg-1", version="1.0.0").files.count() == 1
+
+
 # --- prune ---------------------------------------------------------------------------------
 
 
