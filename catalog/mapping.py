@@ -4,7 +4,9 @@ The migration, the live sync, the verifier, the reverse migration, the merge
 tool and the Mongo selectors all go through these functions, so a document
 has exactly one shape. Each ``*_document`` function returns the raw dict that
 is written to MongoDB (keys are the stored field names, ``_id`` included);
-each ``*_fields`` function turns such a dict back into model field values.
+each ``*_fields`` function (with ``package_relations`` and ``release_files``)
+turns such a dict back into model field values, checking every value against
+its model field (``DocumentInvalid`` names each one that cannot be stored).
 
 The ``*_documents`` functions build documents for a batch of primary keys in a
 constant number of queries (no per-row lazy loads).
@@ -16,15 +18,18 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import bson
 import bson.errors
+from django.db import models
 from django.db.models import Count, Prefetch
 
 from catalog.documents import release_document_id
-from catalog.models import Maintainer, Package, Release, ReleaseFile, User
+from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.versions import canonicalize_name, parse_version
 
 Document = dict[str, Any]
 
@@ -177,28 +182,6 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     ]
 
 
-def package_fields(doc: Document) -> dict[str, Any]:
-    """Model field values for a package document (license and m2m handled by the caller)."""
-    fields = {field: doc.get(field) for field in PACKAGE_FIELDS}
-    fields["name"] = doc["_id"]
-    for text in (
-        "summary",
-        "description",
-        "description_content_type",
-        "keywords",
-        "home_page",
-        "docs_url",
-        "author",
-        "author_email",
-        "maintainer",
-        "maintainer_email",
-    ):
-        fields[text] = fields[text] or ""
-    fields["project_urls"] = fields["project_urls"] or {}
-    fields["last_serial"] = fields["last_serial"] or 0
-    return fields
-
-
 # --- releases ----------------------------------------------------------------
 
 
@@ -232,21 +215,6 @@ def release_documents(pks: Sequence[int]) -> list[Document]:
     return [release_document(r, package_name=r.package.name, files=r.files.all()) for r in releases]
 
 
-def release_fields(doc: Document) -> dict[str, Any]:
-    fields = {field: doc.get(field) for field in RELEASE_FIELDS}
-    for text in ("yanked_reason", "requires_python", "summary", "comment"):
-        fields[text] = fields[text] or ""
-    return fields
-
-
-def file_fields(doc: Document) -> dict[str, Any]:
-    fields = {field: doc.get(field) for field in FILE_FIELDS}
-    for text in ("url", "python_version", "requires_python", "md5", "packagetype", "sha256"):
-        fields[text] = fields[text] or ""
-    fields["size"] = fields["size"] or 0
-    return fields
-
-
 # --- users -------------------------------------------------------------------
 
 
@@ -262,16 +230,6 @@ def user_document(user: User, *, include_credentials: bool = False) -> Document:
 def user_documents(pks: Sequence[int], *, include_credentials: bool = False) -> list[Document]:
     users = User.objects.filter(pk__in=pks).order_by("pk")
     return [user_document(u, include_credentials=include_credentials) for u in users]
-
-
-def user_fields(doc: Document) -> dict[str, Any]:
-    fields = {field: doc.get(field) for field in USER_FIELDS}
-    fields["username"] = doc["_id"]
-    for text in ("first_name", "last_name", "email", "homepage"):
-        fields[text] = fields[text] or ""
-    if doc.get("password"):
-        fields["password"] = doc["password"]
-    return fields
 
 
 # --- checksums ---------------------------------------------------------------
@@ -318,25 +276,27 @@ def _bson_problems(doc: Document) -> list[tuple[str, str]]:
     return []
 
 
+def _project_urls_problems(urls: Any) -> list[tuple[str, str]]:
+    if not isinstance(urls, dict):
+        return [("project_urls", f"expected an object of label -> URL, got {type(urls).__name__}")]
+    problems = []
+    for label, url in urls.items():
+        if label.startswith("$"):
+            problems.append(("project_urls", f"label {label!r} may not start with '$'"))
+        if not isinstance(url, str):
+            problems.append(
+                ("project_urls", f"URL of {label!r} must be a string, got {type(url).__name__}")
+            )
+    return problems
+
+
 def package_problems(doc: Document) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if not doc.get("_id"):
         problems.append(("name", "is empty"))
     if not doc.get("display_name"):
         problems.append(("display_name", "is empty"))
-    urls = doc.get("project_urls")
-    if not isinstance(urls, dict):
-        problems.append(
-            ("project_urls", f"expected an object of label -> URL, got {type(urls).__name__}")
-        )
-    else:
-        for label, url in urls.items():
-            if label.startswith("$"):
-                problems.append(("project_urls", f"label {label!r} may not start with '$'"))
-            if not isinstance(url, str):
-                problems.append(
-                    ("project_urls", f"URL of {label!r} must be a string, got {type(url).__name__}")
-                )
+    problems.extend(_project_urls_problems(doc.get("project_urls")))
     for m in doc.get("maintainers") or ():
         if m["role"] not in MAINTAINER_ROLES:
             problems.append(
@@ -367,3 +327,268 @@ def user_problems(doc: Document) -> list[tuple[str, str]]:
     if not doc.get("_id"):
         return [("username", "is empty")]
     return _bson_problems(doc)
+
+
+# --- documents -> rows (the reverse migration) ---------------------------------
+# A document can hold what its row cannot: a missing or wrong-typed value, a
+# string longer than its column, a role outside the choices. Each function
+# below checks every value against the model field it goes to and raises
+# DocumentInvalid naming each bad field, so the reverse migration reports the
+# document and writes none of it. A value the document leaves out takes the
+# model's constant default (blank text, False, 0, {}); a timestamp it leaves out
+# is missing, except ``updated``, which then means "changed now".
+
+Problem = tuple[str, str]
+
+_INTEGER_RANGES = {"BigIntegerField": (-_INT64, _INT64 - 1), "IntegerField": (-(2**31), 2**31 - 1)}
+_MUTABLE_DEFAULTS = (dict, list)
+
+
+class DocumentInvalid(ValueError):
+    """A document that cannot become rows; ``problems`` lists (field, reason)."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in self.problems))
+
+
+def _expected(kind: str, value: Any) -> str:
+    return f"expected {kind}, got {type(value).__name__}"
+
+
+def value_problem(field: models.Field, value: Any) -> str | None:
+    """Why ``value`` cannot be stored in ``field``, or None when it can."""
+    if value is None:
+        return None if field.null or getattr(field, "auto_now", False) else "is missing"
+    if isinstance(field, models.BooleanField):
+        return None if isinstance(value, bool) else _expected("a boolean", value)
+    if isinstance(field, models.IntegerField):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _expected("an integer", value)
+        low, high = _INTEGER_RANGES.get(field.get_internal_type(), (-_INT64, _INT64 - 1))
+        return None if low <= value <= high else f"{value} is out of range"
+    if isinstance(field, models.DateTimeField):
+        return None if isinstance(value, datetime) else _expected("a date and time", value)
+    if isinstance(field, models.CharField | models.TextField):
+        if not isinstance(value, str):
+            return _expected("a string", value)
+        if field.max_length is not None and len(value) > field.max_length:
+            return f"is {len(value)} characters long; at most {field.max_length} fit"
+    return None
+
+
+def _checked(
+    model: type[models.Model], fields: dict[str, Any], *, prefix: str = "", subject: str = ""
+) -> list[Problem]:
+    """Fill constant defaults into ``fields``, make datetimes aware, list what cannot be stored.
+
+    A missing ``auto_now`` timestamp is left out: the row's save sets it.
+    """
+    problems = []
+    for name, value in list(fields.items()):
+        field = model._meta.get_field(name)
+        if value is None and getattr(field, "auto_now", False):
+            del fields[name]  # the row's own timestamp, set when it is written
+            continue
+        if value is None and not field.null:
+            if isinstance(field, models.CharField | models.TextField) and field.blank:
+                value = ""
+            elif field.has_default() and (
+                not callable(field.default) or field.default in _MUTABLE_DEFAULTS
+            ):
+                value = field.get_default()
+        elif isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # MongoDB stores UTC
+        fields[name] = value
+        reason = value_problem(field, value)
+        if reason:
+            problems.append((prefix + name, subject + reason))
+    return problems
+
+
+def same_value(stored: Any, given: Any) -> bool:
+    """Whether a row's value equals a document's, as MongoDB keeps it (datetimes to the ms)."""
+    if isinstance(stored, datetime) and isinstance(given, datetime):
+        return _ms(stored) == _ms(given)
+    return stored == given
+
+
+def _raise(problems: list[Problem]) -> None:
+    if problems:
+        raise DocumentInvalid(problems)
+
+
+def document_sql_id(doc: Document) -> int | None:
+    """The relational primary key a document was built from (None when it has none)."""
+    value = doc.get("sql_id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < _INT64:
+        raise DocumentInvalid([("sql_id", f"expected a positive integer, got {value!r}")])
+    return value
+
+
+def package_fields(doc: Document) -> dict[str, Any]:
+    """Model field values of a package document (relations: ``package_relations``)."""
+    fields = {"name": doc.get("_id"), **{field: doc.get(field) for field in PACKAGE_FIELDS}}
+    problems = _checked(Package, fields)
+    name = fields["name"]
+    if name == "":
+        problems.append(("name", "is empty"))
+    elif isinstance(name, str) and canonicalize_name(name) != name:
+        problems.append(
+            (
+                "name",
+                f"{name!r} is not a canonical (PEP 503) name; expected {canonicalize_name(name)!r}",
+            )
+        )
+    if fields["display_name"] == "":
+        problems.append(("display_name", "is empty"))
+    problems.extend(_project_urls_problems(fields["project_urls"]))
+    _raise(problems)
+    return fields
+
+
+@dataclass(frozen=True)
+class PackageRelations:
+    """What a package document says about rows of other tables."""
+
+    license: tuple[str, str] | None  # (name, spdx_id)
+    classifiers: frozenset[str]
+    maintainers: dict[str, str]  # username -> role
+
+
+def package_relations(doc: Document) -> PackageRelations:
+    problems: list[Problem] = []
+    license_ = None
+    raw = doc.get("license")
+    if raw is not None and not isinstance(raw, dict):
+        problems.append(("license", _expected("an object {name, spdx_id} or null", raw)))
+    elif raw is not None:
+        values = {"name": raw.get("name"), "spdx_id": raw.get("spdx_id")}
+        problems.extend(_checked(License, values, prefix="license."))
+        if values["name"] == "":
+            problems.append(("license.name", "is empty"))
+        license_ = (values["name"], values["spdx_id"])
+
+    classifiers: set[str] = set()
+    raw = doc.get("classifiers") or []
+    if not isinstance(raw, list):
+        problems.append(("classifiers", _expected("a list of names", raw)))
+        raw = []
+    name_field = Classifier._meta.get_field("name")
+    for name in raw:
+        reason = "is empty" if name == "" else value_problem(name_field, name)
+        if reason:
+            problems.append(("classifiers", f"{name!r} {reason}"))
+        else:
+            classifiers.add(name)
+
+    maintainers: dict[str, str] = {}
+    raw = doc.get("maintainers") or []
+    if not isinstance(raw, list):
+        problems.append(("maintainers", _expected("a list of {user_id, username, role}", raw)))
+        raw = []
+    username_field = User._meta.get_field("username")
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            problems.append(("maintainers", f"entry {index}: " + _expected("an object", entry)))
+            continue
+        username, role = entry.get("username"), entry.get("role")
+        reason = "is empty" if username == "" else value_problem(username_field, username)
+        if reason:
+            problems.append(("maintainers.username", f"entry {index}: {reason}"))
+            continue
+        if not isinstance(role, str) or role not in MAINTAINER_ROLES:
+            problems.append(
+                (
+                    "maintainers.role",
+                    f"{username!r} has role {role!r}, expected one of "
+                    f"{', '.join(sorted(MAINTAINER_ROLES))}",
+                )
+            )
+        elif username in maintainers:
+            problems.append(("maintainers.username", f"{username!r} is listed twice"))
+        else:
+            maintainers[username] = role
+    _raise(problems)
+    return PackageRelations(license_, frozenset(classifiers), maintainers)
+
+
+def release_fields(doc: Document) -> dict[str, Any]:
+    """Model field values of a release document; its package is ``doc["package"]``.
+
+    The sort key and pre-release flag are computed from the version, as
+    ``Release.save()`` does, rather than trusted from the document.
+    """
+    fields = {
+        field: doc.get(field)
+        for field in RELEASE_FIELDS
+        if field not in ("sort_key", "is_prerelease")
+    }
+    problems = _checked(Release, fields)
+    package = doc.get("package")
+    name_field = Package._meta.get_field("name")
+    reason = "is empty" if package == "" else value_problem(name_field, package)
+    if reason:
+        problems.append(("package", reason))
+    version = fields["version"]
+    if version == "":
+        problems.append(("version", "is empty"))
+    elif isinstance(version, str):
+        parsed = parse_version(version)
+        fields["sort_key"], fields["is_prerelease"] = parsed.sort_key, parsed.is_prerelease
+    if not problems and doc.get("_id") != release_document_id(package, version):
+        problems.append(
+            (
+                "_id",
+                f"does not match its package and version "
+                f"(expected {release_document_id(package, version)!r})",
+            )
+        )
+    _raise(problems)
+    return fields
+
+
+def release_files(doc: Document) -> list[dict[str, Any]]:
+    """Model field values of the files embedded in a release document."""
+    problems: list[Problem] = []
+    raw = doc.get("files") or []
+    if not isinstance(raw, list):
+        _raise([("files", _expected("a list of files", raw))])
+    files = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            problems.append(("files", f"entry {index}: " + _expected("an object", entry)))
+            continue
+        fields = {field: entry.get(field) for field in FILE_FIELDS}
+        name = fields["filename"]
+        subject = f"{name!r}: " if isinstance(name, str) and name else f"entry {index}: "
+        problems.extend(_checked(ReleaseFile, fields, prefix="files.", subject=subject))
+        if name == "":
+            problems.append(("files.filename", f"entry {index}: is empty"))
+        elif isinstance(name, str):
+            if name in seen:
+                problems.append(("files.filename", f"{name!r} is listed twice"))
+            seen.add(name)
+        if isinstance(fields["size"], int) and fields["size"] < 0:
+            problems.append(("files.size", f"{subject}{fields['size']} is negative"))
+        files.append(fields)
+    _raise(problems)
+    return files
+
+
+def user_fields(doc: Document, *, include_credentials: bool = False) -> dict[str, Any]:
+    """Model field values of a user document.
+
+    The password hash is included only when asked for and the document has one.
+    """
+    fields = {"username": doc.get("_id"), **{field: doc.get(field) for field in USER_FIELDS}}
+    if include_credentials and doc.get("password"):
+        fields["password"] = doc["password"]
+    problems = _checked(User, fields)
+    if fields["username"] == "":
+        problems.append(("username", "is empty"))
+    _raise(problems)
+    return fields

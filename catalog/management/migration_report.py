@@ -22,8 +22,16 @@ def _table(rows: list[list[str]]) -> list[str]:
     ]
 
 
+# What a run writes, by direction: (the store written, what it writes).
+TARGETS = {
+    "to_mongo": ("MongoDB", "document"),
+    "from_mongo": ("The relational catalog", "row"),
+}
+
+
 def print_migration(out: TextIO, style, result: MigrationResult) -> None:
     verb = "would write" if result.dry_run else "wrote"
+    target, unit = TARGETS.get(result.direction, TARGETS["to_mongo"])
     rows = [["collection", "mode", *COLUMNS]]
     for c in result.collections:
         mode = c.mode + (" (resumed)" if c.resumed else "")
@@ -42,12 +50,12 @@ def print_migration(out: TextIO, style, result: MigrationResult) -> None:
         out.write(style.WARNING("Dry run: nothing was written."))
     if result.written == 0 and not result.dry_run:
         out.write(
-            style.SUCCESS(f"MongoDB was already up to date: nothing written ({result.seconds}s).")
+            style.SUCCESS(f"{target} was already up to date: nothing written ({result.seconds}s).")
         )
     else:
         out.write(
             (style.SUCCESS if result.ok else style.ERROR)(
-                f"Done in {result.seconds}s: {verb} {result.written} document change(s), "
+                f"Done in {result.seconds}s: {verb} {result.written} {unit} change(s), "
                 f"{result.failed} failed."
             )
         )

@@ -17,7 +17,9 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -28,6 +30,9 @@ from catalog.services.migrate import SPECS, MigrationResult, catalog_migrate, do
 logger = logging.getLogger(__name__)
 
 _local = threading.local()
+# Set while rows are written from their documents (the reverse migration): the
+# documents are the source then, and echoing the rows back would rewrite them.
+_suspended: ContextVar[bool] = ContextVar("live_sync_suspended", default=False)
 
 
 def _pending() -> dict[str, set[int]]:
@@ -37,7 +42,17 @@ def _pending() -> dict[str, set[int]]:
 
 
 def live_sync_enabled() -> bool:
-    return bool(getattr(settings, "CATALOG_LIVE_SYNC", False))
+    return bool(getattr(settings, "CATALOG_LIVE_SYNC", False)) and not _suspended.get()
+
+
+@contextmanager
+def live_sync_suspended() -> Iterator[None]:
+    """Relational writes in this block (this thread or task only) do not reach MongoDB."""
+    token = _suspended.set(True)
+    try:
+        yield
+    finally:
+        _suspended.reset(token)
 
 
 def live_sync_enqueue(

@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.services.sync import live_sync_enabled, live_sync_suspended
 from tests.migrate.conftest import migrate, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +137,24 @@ def test_live_sync_off_writes_nothing(catalog, settings, django_capture_on_commi
         Package.objects.filter(name="demo-pkg-1").get().delete()
 
     assert snapshot() == before
+
+
+def test_suspended_live_sync_writes_nothing_in_its_block_only(
+    synced, django_capture_on_commit_callbacks
+):
+    before = snapshot()
+    with django_capture_on_commit_callbacks(execute=True), live_sync_suspended():
+        assert not live_sync_enabled()
+        package = Package.objects.get(name="demo-pkg-1")
+        package.summary = "written from its document"
+        package.save()
+        Release.objects.filter(package=package, version="1.0.0").get().delete()
+
+    assert snapshot() == before
+    assert live_sync_enabled()
+    with django_capture_on_commit_callbacks(execute=True):
+        package.save()
+    assert snapshot()["packages"]["demo-pkg-1"]["summary"] == "written from its document"
 
 
 def test_admin_edit_reaches_mongodb(synced, staff_client, django_capture_on_commit_callbacks):
