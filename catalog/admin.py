@@ -4,14 +4,28 @@ Changelists select their foreign keys in the same query (``list_select_related``
 and never annotate per row, so a page runs a constant number of queries;
 foreign keys use autocomplete widgets instead of loading every row into a
 <select>.
+
+A package's change page also says whether its MongoDB document is in sync
+(computed there only, never on the changelist), and the index links to the
+read-only document admin (``catalog.mongo_admin``).
 """
+
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q
+from django.template.loader import render_to_string
+from pymongo.errors import PyMongoError
 
 from audit.admin import AuditHistoryMixin  # History with diffs, restore, deleted objects
+from catalog.documents import PackageDocument, ReleaseDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.mongo_admin import changelist_url, document_url
+from catalog.services.migrate_verify import package_document_check
+
+# The Django admin's index links to the MongoDB document admin.
+admin.site.index_template = "catalog/admin/index.html"
 
 
 class PreReleaseFilter(admin.SimpleListFilter):
@@ -90,12 +104,13 @@ class PackageAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_select_related = ("license",)
     list_filter = ("license", ClassifierFilter)
     search_fields = ("name", "display_name", "summary")
-    readonly_fields = ("name", "created", "updated")
+    readonly_fields = ("name", "created", "updated", "mongo_document")
     autocomplete_fields = ("license", "classifiers")
     inlines = (MaintainerInline, ReleaseInline)
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("display_name", "name", "summary", "license", "classifiers")}),
+        ("MongoDB", {"fields": ("mongo_document",)}),
         ("Description", {"fields": ("description", "description_content_type", "keywords")}),
         (
             "Links and people",
@@ -113,6 +128,31 @@ class PackageAdmin(AuditHistoryMixin, admin.ModelAdmin):
         ),
         ("Bookkeeping", {"fields": ("last_serial", "created", "updated")}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        # A package being added has no document to compare with.
+        return fieldsets if obj else [f for f in fieldsets if f[0] != "MongoDB"]
+
+    @admin.display(description="document")
+    def mongo_document(self, obj):
+        """In sync, differs (which fields) or missing: the row's document against the stored one."""
+        try:
+            check = package_document_check(pk=obj.pk)
+        except PyMongoError as exc:
+            return f"MongoDB could not be read: {exc}"
+        url = document_url(PackageDocument, check.key)
+        return render_to_string(
+            "catalog/admin/includes/mongo_status.html",
+            {
+                "check": check,
+                "document_url": url,
+                "fields": [(name, f"{url}#field-{name}") for name in check.fields],
+                "releases_url": (
+                    f"{changelist_url(ReleaseDocument)}?{urlencode({'package': check.key})}"
+                ),
+            },
+        )
 
 
 class ReleaseFileInline(admin.TabularInline):

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog import mongo_admin
+
 urlpatterns = [
+    # Before admin/: the Django admin would take "mongo/" for an app label.
+    path("admin/mongo/", mongo_admin.site.urls),
     path("admin/", admin.site.urls),
     # --- public site (issue 4) ---
     path("", include("catalog.urls")),

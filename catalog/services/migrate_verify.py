@@ -16,8 +16,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from catalog import mapping
+from catalog.models import Package
 from catalog.services.migrate import COLLECTIONS, PK_MAX, SPECS, CollectionSpec, _Peekable
 
+IN_SYNC = "in sync"  # both exist, with the same values
 MISSING = "missing"  # a row without its document
 EXTRA = "extra"  # a document without its row
 DIFFERS = "differs"  # both exist, with different values
@@ -190,3 +192,47 @@ def catalog_verify(
         include_credentials=include_credentials,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+@dataclass
+class DocumentCheck:
+    """One row's document: in sync, differs (in which fields) or missing."""
+
+    collection: str
+    key: str
+    state: str  # IN_SYNC, DIFFERS or MISSING
+    fields: list[str] = field(default_factory=list)
+    # Packages only: their release documents, stored and expected (counts).
+    releases_stored: int | None = None
+    releases_expected: int | None = None
+
+
+def package_document_check(*, pk: int) -> DocumentCheck:
+    """Compare one package's stored document with the one its row builds, as the verifier does.
+
+    A constant number of SQL queries (``mapping.package_documents``), one read of
+    the document by ``_id`` and one count of its releases on the
+    (package, sort_key) index.
+    """
+    documents = mapping.package_documents([pk])
+    if not documents:
+        raise Package.DoesNotExist(f"No package with primary key {pk}.")
+    expected = documents[0]
+    key = expected["_id"]
+    stored = SPECS["packages"].collection.find_one({"_id": key})
+    check = DocumentCheck(
+        "packages",
+        key,
+        MISSING,
+        releases_stored=SPECS["releases"].collection.count_documents({"package": key}),
+        releases_expected=expected["release_count"],
+    )
+    if stored is None:
+        return check
+    report = CollectionVerification("packages")
+    _compare(report, SPECS["packages"], expected, stored, include_credentials=False)
+    if report.mismatches:
+        check.state, check.fields = DIFFERS, report.mismatches[0].fields
+    else:
+        check.state = IN_SYNC
+    return check
