@@ -2,8 +2,9 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.context import AuditedCommand
 from catalog.management.migration_report import print_migration
 from catalog.services.migrate_reverse import (
     COLLECTIONS,
@@ -12,7 +13,7 @@ from catalog.services.migrate_reverse import (
 )
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Copy users, packages and releases from MongoDB back into the relational database "
         "through the same mapping: only changed rows are written, rows whose document is "
