@@ -254,17 +254,24 @@ class _PackageLinks:
     maintainers: bool
 
 
-def _map_package(doc: mapping.Document, run: _Run) -> _Item:
+def _mapped(doc: mapping.Document, *parts: Callable[[mapping.Document], Any]) -> list[Any]:
+    """Each part of a document's mapping; the problems of all parts together, if any."""
     problems: list[mapping.Problem] = []
     values: list[Any] = []
-    for part in (mapping.package_fields, mapping.package_relations, mapping.document_sql_id):
+    for part in parts:
         try:
             values.append(part(doc))
         except mapping.DocumentInvalid as exc:
             problems.extend(exc.problems)
     if problems:
         raise mapping.DocumentInvalid(problems)
-    fields, relations, sql_id = values
+    return values
+
+
+def _map_package(doc: mapping.Document, run: _Run) -> _Item:
+    fields, relations, sql_id = _mapped(
+        doc, mapping.package_fields, mapping.package_relations, mapping.document_sql_id
+    )
     return _Item(str(doc["_id"]), sql_id, fields, relations)
 
 
@@ -445,16 +452,9 @@ class _ReleasePlan:
 
 
 def _map_release(doc: mapping.Document, run: _Run) -> _Item:
-    problems: list[mapping.Problem] = []
-    values: list[Any] = []
-    for part in (mapping.release_fields, mapping.release_files, mapping.document_sql_id):
-        try:
-            values.append(part(doc))
-        except mapping.DocumentInvalid as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise mapping.DocumentInvalid(problems)
-    fields, files, sql_id = values
+    fields, files, sql_id = _mapped(
+        doc, mapping.release_fields, mapping.release_files, mapping.document_sql_id
+    )
     return _Item(str(doc["_id"]), sql_id, fields, (doc["package"], files))
 
 
