@@ -25,7 +25,6 @@ from typing import Any
 import bson
 import bson.errors
 from django.db import models
-from django.db.models import Count
 
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
@@ -147,14 +146,19 @@ def default_release(releases: Iterable[Release]) -> Release | None:
     return ordered[0] if ordered else None
 
 
+# What a package document keeps of its default release (latest_summary).
+LATEST_FIELDS = ("version", "sort_key", "created", "requires_python", "is_prerelease", "yanked")
+
+
 def package_documents(pks: Sequence[int]) -> list[Document]:
-    """Documents for a batch of packages, in a constant number of queries."""
-    packages = list(
-        Package.objects.filter(pk__in=pks)
-        .select_related("license")
-        .annotate(num_releases=Count("releases"))
-        .order_by("pk")
-    )
+    """Documents for a batch of packages, in a constant number of queries.
+
+    The batch's releases are streamed newest first per package, keeping only
+    each package's default release (as ``default_release`` chooses it) and a
+    count: 1,000 packages have about 100,000 releases, which held as model
+    instances made this batch the migration's memory peak.
+    """
+    packages = list(Package.objects.filter(pk__in=pks).select_related("license").order_by("pk"))
     classifiers: dict[int, list[str]] = defaultdict(list)
     for package_id, name in Package.classifiers.through.objects.filter(
         package_id__in=pks
@@ -163,20 +167,26 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     maintainers: dict[int, list[Maintainer]] = defaultdict(list)
     for m in Maintainer.objects.filter(package_id__in=pks).select_related("user"):
         maintainers[m.package_id].append(m)
-    candidates: dict[int, list[Release]] = defaultdict(list)
+    newest: dict[int, Any] = {}
+    default: dict[int, Any] = {}
+    counts: dict[int, int] = defaultdict(int)
     for release in (
         Release.objects.filter(package_id__in=pks)
-        .only(*(f for f in RELEASE_FIELDS if f != "updated"), "package_id")
         .order_by("package_id", "-sort_key")
+        .values_list("package_id", *LATEST_FIELDS, named=True)
+        .iterator(chunk_size=2000)
     ):
-        candidates[release.package_id].append(release)
+        counts[release.package_id] += 1
+        newest.setdefault(release.package_id, release)
+        if not release.yanked and not release.is_prerelease:
+            default.setdefault(release.package_id, release)
     return [
         package_document(
             p,
             classifiers=classifiers[p.pk],
             maintainers=maintainers[p.pk],
-            latest=default_release(candidates[p.pk]),
-            release_count=p.num_releases,
+            latest=default.get(p.pk) or newest.get(p.pk),
+            release_count=counts[p.pk],
         )
         for p in packages
     ]
