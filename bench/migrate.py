@@ -774,20 +774,29 @@ def print_report(summaries: list[dict[str, Any]], args: argparse.Namespace) -> N
         rows.append((f"(b) migrate_to_mongo, audit {audit}", run["migrate"]))
         if run.get("migrate_unaudited"):
             rows.append(("    the same, audit off", run["migrate_unaudited"]))
+        rerun, parts = run["rerun"], run["floor"]["parts"]
+        spent = ", ".join(f"{name} {sec:.2f} s" for name, sec in rerun["collections"].items())
         rows += [
-            ("(b2) re-run on unchanged data", {**run["rerun"], "documents": None}),
+            ("(b2) re-run on unchanged data", {**rerun, "documents": None}),
+            (
+                f"read {rerun['read']:,} rows, wrote {rerun['written']:,} documents; {spent}",
+                None,
+            ),
             ("(c) floor: values_list + insert_many", run["floor"]),
+            (
+                f"read {parts['read']:.2f} s, build + checksum {parts['build']:.2f} s, "
+                f"insert_many {parts['insert']:.2f} s",
+                None,
+            ),
         ]
         for label, part in rows:
+            if part is None:  # a detail of the row above
+                print(f"{'':9}     {label}")
+                continue
             docs = part.get("documents")
             rate = f"{docs / part['seconds']:9.0f}" if docs else f"{'-':>9}"
             shown = f"{docs:10,}" if docs is not None else f"{'-':>10}"
             print(f"{s['backend']:9} {label:44} {shown} {part['seconds']:9.2f} {rate}")
-        parts = run["floor"]["parts"]
-        print(
-            f"{'':9}     floor: read {parts['read']:.2f} s, build + checksum "
-            f"{parts['build']:.2f} s, insert_many {parts['insert']:.2f} s"
-        )
         for size in ("small", "full"):
             m = s["memory"][size]
             label = f"dry run, {m['catalog']['packages']:,} packages"
