@@ -25,7 +25,8 @@ from typing import Any
 import bson
 import bson.errors
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
@@ -149,10 +150,20 @@ def default_release(releases: Iterable[Release]) -> Release | None:
 
 def package_documents(pks: Sequence[int]) -> list[Document]:
     """Documents for a batch of packages, in a constant number of queries."""
+    # The default release is picked in the database (default_release's rule, on
+    # the package's newest-first index), so a batch holds one release per
+    # package, however many releases the packages have.
+    newest = Release.objects.filter(package=OuterRef("pk")).order_by("-sort_key")
+    stable = newest.filter(yanked=False, is_prerelease=False)
     packages = list(
         Package.objects.filter(pk__in=pks)
         .select_related("license")
-        .annotate(num_releases=Count("releases"))
+        .annotate(
+            num_releases=Count("releases"),
+            latest_id=Coalesce(
+                Subquery(stable.values("pk")[:1]), Subquery(newest.values("pk")[:1])
+            ),
+        )
         .order_by("pk")
     )
     classifiers: dict[int, list[str]] = defaultdict(list)
@@ -163,19 +174,19 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     maintainers: dict[int, list[Maintainer]] = defaultdict(list)
     for m in Maintainer.objects.filter(package_id__in=pks).select_related("user"):
         maintainers[m.package_id].append(m)
-    candidates: dict[int, list[Release]] = defaultdict(list)
-    for release in (
-        Release.objects.filter(package_id__in=pks)
-        .only(*(f for f in RELEASE_FIELDS if f != "updated"), "package_id")
-        .order_by("package_id", "-sort_key")
-    ):
-        candidates[release.package_id].append(release)
+    latest_ids = {p.latest_id for p in packages if p.latest_id is not None}
+    latest = {
+        r.pk: r
+        for r in Release.objects.filter(pk__in=latest_ids).only(
+            *(f for f in RELEASE_FIELDS if f != "updated")
+        )
+    }
     return [
         package_document(
             p,
             classifiers=classifiers[p.pk],
             maintainers=maintainers[p.pk],
-            latest=default_release(candidates[p.pk]),
+            latest=latest.get(p.latest_id),
             release_count=p.num_releases,
         )
         for p in packages
