@@ -37,6 +37,11 @@ count) in a fresh process per catalog size, on the catalog and on one seeded
 with --small-factor times fewer packages. A first, untraced run gives the time
 and the RSS growth (and pays one-time costs: imports, query compilation); the
 peak is tracemalloc's over a second run (Python allocations of the pipeline).
+The pipeline holds one batch at a time, so its memory is bounded by the batch
+size; the memory runs use --memory-batch-size (default 100) so that every
+collection of the small catalog spans several full batches too. With batches
+larger than a collection of the small catalog (its 200 packages in one batch
+of 1,000) the comparison would measure how full a batch is, not growth.
 
 Targets (the exit status is 1 when one is missed): (b) at least 10 times (a);
 (c) at most 2 times (b); the re-run under a fifth of the first run; peak
@@ -152,6 +157,8 @@ def child_run(kind: str, url: str, args: argparse.Namespace, **extra: Any) -> di
             str(args.sample),
             "--batch-size",
             str(args.batch_size),
+            "--memory-batch-size",
+            str(args.memory_batch_size),
             "--workers",
             str(args.workers),
             "--mongodb-uri",
@@ -639,7 +646,7 @@ def child_memory(args: argparse.Namespace) -> dict[str, Any]:
     from catalog.services.migrate import catalog_migrate
 
     catalog = catalog_counts()
-    options = {"batch_size": args.batch_size, "workers": args.workers, "dry_run": True}
+    options = {"batch_size": args.memory_batch_size, "workers": args.workers, "dry_run": True}
     mongo_clear()
     # Untraced first: time and RSS growth without tracemalloc's own overhead.
     gc.collect()
@@ -762,7 +769,8 @@ def print_report(summaries: list[dict[str, Any]], args: argparse.Namespace) -> N
     print(
         f"settings: MongoDB {'embedded (mongomock)' if first['embedded'] else 'server'}, "
         f"AUDIT_ENABLED={audit} (the default: on), CATALOG_LIVE_SYNC=off; "
-        f"--batch-size {args.batch_size}, --workers {args.workers}, "
+        f"--batch-size {args.batch_size} (memory runs: {args.memory_batch_size}), "
+        f"--workers {args.workers}, "
         f"loop sample {first['loop']['documents']:,} documents"
     )
     print(f"{'backend':9} {'measurement':44} {'documents':>10} {'seconds':>9} {'docs/s':>9}")
@@ -823,6 +831,12 @@ def main() -> int:
     parser.add_argument("--packages", type=int, default=2000, help="catalog size (packages)")
     parser.add_argument("--sample", type=int, default=3000, help="documents of the save() loop")
     parser.add_argument("--batch-size", type=int, default=1000, help="migration batch size")
+    parser.add_argument(
+        "--memory-batch-size",
+        type=int,
+        default=100,
+        help="batch size of the memory runs (below the small catalog's collection sizes)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="migration workers")
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both")
     parser.add_argument(

@@ -25,6 +25,8 @@ from typing import Any
 import bson
 import bson.errors
 from django.db import models
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
@@ -146,19 +148,24 @@ def default_release(releases: Iterable[Release]) -> Release | None:
     return ordered[0] if ordered else None
 
 
-# What a package document keeps of its default release (latest_summary).
-LATEST_FIELDS = ("version", "sort_key", "created", "requires_python", "is_prerelease", "yanked")
-
-
 def package_documents(pks: Sequence[int]) -> list[Document]:
-    """Documents for a batch of packages, in a constant number of queries.
-
-    The batch's releases are streamed newest first per package, keeping only
-    each package's default release (as ``default_release`` chooses it) and a
-    count: 1,000 packages have about 100,000 releases, which held as model
-    instances made this batch the migration's memory peak.
-    """
-    packages = list(Package.objects.filter(pk__in=pks).select_related("license").order_by("pk"))
+    """Documents for a batch of packages, in a constant number of queries."""
+    # The default release is picked in the database (default_release's rule, on
+    # the package's newest-first index), so a batch holds one release per
+    # package, however many releases the packages have.
+    newest = Release.objects.filter(package=OuterRef("pk")).order_by("-sort_key")
+    stable = newest.filter(yanked=False, is_prerelease=False)
+    packages = list(
+        Package.objects.filter(pk__in=pks)
+        .select_related("license")
+        .annotate(
+            num_releases=Count("releases"),
+            latest_id=Coalesce(
+                Subquery(stable.values("pk")[:1]), Subquery(newest.values("pk")[:1])
+            ),
+        )
+        .order_by("pk")
+    )
     classifiers: dict[int, list[str]] = defaultdict(list)
     for package_id, name in Package.classifiers.through.objects.filter(
         package_id__in=pks
@@ -167,26 +174,20 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     maintainers: dict[int, list[Maintainer]] = defaultdict(list)
     for m in Maintainer.objects.filter(package_id__in=pks).select_related("user"):
         maintainers[m.package_id].append(m)
-    newest: dict[int, Any] = {}
-    default: dict[int, Any] = {}
-    counts: dict[int, int] = defaultdict(int)
-    for release in (
-        Release.objects.filter(package_id__in=pks)
-        .order_by("package_id", "-sort_key")
-        .values_list("package_id", *LATEST_FIELDS, named=True)
-        .iterator(chunk_size=2000)
-    ):
-        counts[release.package_id] += 1
-        newest.setdefault(release.package_id, release)
-        if not release.yanked and not release.is_prerelease:
-            default.setdefault(release.package_id, release)
+    latest_ids = {p.latest_id for p in packages if p.latest_id is not None}
+    latest = {
+        r.pk: r
+        for r in Release.objects.filter(pk__in=latest_ids).only(
+            *(f for f in RELEASE_FIELDS if f != "updated")
+        )
+    }
     return [
         package_document(
             p,
             classifiers=classifiers[p.pk],
             maintainers=maintainers[p.pk],
-            latest=default.get(p.pk) or newest.get(p.pk),
-            release_count=counts[p.pk],
+            latest=latest.get(p.latest_id),
+            release_count=p.num_releases,
         )
         for p in packages
     ]

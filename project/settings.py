@@ -114,12 +114,12 @@ MONGODB_EMBEDDED = MONGODB_URI.startswith("mongomock://")
 
 def _mongodb_database(uri: str) -> dict:
     if uri.startswith("mongomock://"):
-        import mongomock
+        from project.embedded_mongo import client_class
 
         # mongomock understands a mongodb:// URI; the scheme only selects the client.
         return {
             "host": "mongodb://" + uri.removeprefix("mongomock://"),
-            "mongo_client_class": mongomock.MongoClient,
+            "mongo_client_class": client_class(),
             "tz_aware": True,
             "uuidRepresentation": "standard",
         }

@@ -779,6 +779,16 @@ def _process_range(name: str, options: dict[str, Any], *args: Any) -> Collection
     return _run_range(SPECS[name], _Context(**options), *args)
 
 
+def collections_check(collections: Iterable[str], *, known: Sequence[str]) -> None:
+    """Refuse collection names a migration does not know, naming the known ones."""
+    unknown = set(collections) - set(known)
+    if unknown:
+        raise ValueError(
+            f"unknown collection(s): {', '.join(sorted(unknown))}; "
+            f"expected some of {', '.join(known)}"
+        )
+
+
 def catalog_migrate(
     *,
     collections: Sequence[str] = COLLECTIONS,
@@ -806,12 +816,7 @@ def catalog_migrate(
         raise ValueError("batch_size must be at least 1")
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    unknown = set(collections) - set(SPECS)
-    if unknown:
-        raise ValueError(
-            f"unknown collection(s): {', '.join(sorted(unknown))}; "
-            f"expected some of {', '.join(COLLECTIONS)}"
-        )
+    collections_check(collections, known=COLLECTIONS)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     started = time.perf_counter()

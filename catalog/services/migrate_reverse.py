@@ -69,6 +69,7 @@ from catalog.services.migrate import (
     MigrationResult,
     RowError,
     _progress_bar,
+    collections_check,
     state_collection,
 )
 from catalog.services.sync import live_sync_suspended
@@ -802,12 +803,7 @@ def catalog_migrate_from_mongo(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    unknown = set(collections) - set(SPECS)
-    if unknown:
-        raise ValueError(
-            f"unknown collection(s): {', '.join(sorted(unknown))}; "
-            f"expected some of {', '.join(COLLECTIONS)}"
-        )
+    collections_check(collections, known=COLLECTIONS)
     started = time.perf_counter()
     run = _Run(
         collections=frozenset(collections),
