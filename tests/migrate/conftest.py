@@ -84,3 +84,8 @@ def migrate(*args: str) -> dict:
 def totals(report: dict) -> dict[str, int]:
     keys = ("read", "inserted", "updated", "unchanged", "deleted", "failed")
     return {k: sum(c[k] for c in report["collections"]) for k in keys}
+
+
+def by_collection(report: dict) -> dict[str, dict]:
+    """A migration report's collections, by name."""
+    return {c["collection"]: c for c in report["collections"]}

@@ -18,7 +18,7 @@ from catalog.services.migrate import migration_state
 from catalog.services.migrate_reverse import catalog_migrate_from_mongo, state_id
 from catalog.services.seed import catalog_seed
 from catalog.services.sync import live_sync_enabled, live_sync_flush
-from tests.migrate.conftest import migrate, snapshot, totals
+from tests.migrate.conftest import by_collection, migrate, snapshot, totals
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +50,6 @@ def reverse_text(*args: str) -> str:
     out = StringIO()
     call_command("migrate_from_mongo", *args, stdout=out)
     return out.getvalue()
-
-
-def by_collection(report: dict) -> dict[str, dict]:
-    return {c["collection"]: c for c in report["collections"]}
 
 
 def wipe_sql() -> None:

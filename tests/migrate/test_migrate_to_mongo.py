@@ -13,7 +13,7 @@ from mongoengine.connection import get_db
 from catalog.documents import ensure_indexes
 from catalog.models import Maintainer, Package, Release, ReleaseFile, User
 from catalog.services.migrate import catalog_migrate, migration_state
-from tests.migrate.conftest import build_catalog, migrate, snapshot, totals
+from tests.migrate.conftest import build_catalog, by_collection, migrate, snapshot, totals
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,6 @@ def run_text(*args: str) -> str:
     out = StringIO()
     call_command("migrate_to_mongo", *args, stdout=out)
     return out.getvalue()
-
-
-def by_collection(report: dict) -> dict[str, dict]:
-    return {c["collection"]: c for c in report["collections"]}
 
 
 def test_first_run_copies_every_row_into_shaped_documents(catalog):
