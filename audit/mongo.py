@@ -11,7 +11,10 @@ Documents opt in with ``meta = {"queryset_class": AuditedDocumentQuerySet}``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import bson
@@ -325,6 +328,43 @@ def _as_stored(collection: Any, doc: Mapping[str, Any]) -> dict[str, Any]:
     return bson.decode(bson.encode(doc, codec_options=options), codec_options=options)
 
 
+def _stored_default(tz_aware: bool, value: Any) -> Any:
+    """json_safe() of ``value`` as the server returns it (json.dumps' default)."""
+    if isinstance(value, datetime):
+        # BSON dates are UTC milliseconds; a naive datetime is taken as UTC.
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if not tz_aware:
+                value = value.replace(tzinfo=None)
+        elif tz_aware:
+            value = value.replace(tzinfo=UTC)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000).isoformat()
+    if isinstance(value, Mapping):
+        return dict(value)  # its values go through this function too
+    return json_safe(value)
+
+
+def created_changes_json(collection: Any, doc: Mapping[str, Any]) -> str:
+    """The changes of a document created as ``doc``, in canonical text.
+
+    The same text as ``canonical_json(doc_changes(None, _as_stored(collection,
+    doc)))`` in one C-speed serialization, without the BSON round trip or the
+    intermediate copies: for bulk creates (a first migration), where the entry
+    holds the whole document.
+    """
+    tz_aware = getattr(collection.codec_options, "tz_aware", True)
+    changes = {
+        key: [None, value] for key, value in doc.items() if key != "_id" and value is not None
+    }
+    return json.dumps(
+        changes,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=partial(_stored_default, tz_aware),
+    )
+
+
 def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> Any:
     """``collection.bulk_write(requests, **kwargs)``, recorded: one entry per changed document.
 
@@ -373,10 +413,10 @@ def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> A
         if _id is None or index in failed:
             continue
         if isinstance(request, InsertOne):
-            known[_id] = _as_stored(collection, request._doc)
+            known[_id] = request._doc  # as given: converted to stored values below
         elif isinstance(request, ReplaceOne) and _by_id_only(request):
             if _id in before or request._upsert:  # without upsert, nothing to replace
-                known[_id] = _as_stored(collection, {**request._doc, "_id": _id})
+                known[_id] = {**request._doc, "_id": _id}
         elif isinstance(request, DeleteOne | DeleteMany) and _by_id_only(request):
             known[_id] = None
         else:
@@ -392,6 +432,15 @@ def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> A
     for _id in dict.fromkeys([*(i for i in ids if i is not None), *after]):
         old = before.get(_id)
         new = after.get(_id, old)  # a failed request changed nothing
+        if _id in known and new is not None:
+            if old is None:
+                text = created_changes_json(collection, new)
+                if text != "{}":
+                    entries.append(
+                        EntryData(label, str(_id), Operation.BULK_CREATE, None, changes_json=text)
+                    )
+                continue
+            new = _as_stored(collection, new)
         changes = doc_changes(old, new)
         if not changes:
             continue

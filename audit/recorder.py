@@ -54,11 +54,25 @@ class EntryData:
     model: str
     object_key: str
     operation: str
-    changes: dict[str, Any]
+    # {field: [old, new]} of JSON-safe values. None when only changes_json is given.
+    changes: dict[str, Any] | None
     raw: bool = False
     note: str = ""
     # Set for entries that must say something the context does not (a restore).
     context: AuditContext | None = field(default=None, repr=False)
+    # The canonical text of the changes (changes_text()), when the caller wrote
+    # it directly: a bulk create of large documents serializes each one once.
+    changes_json: str | None = field(default=None, repr=False)
+
+    def changes_text(self) -> str:
+        if self.changes_json is not None:
+            return self.changes_json
+        return canonical_json(self.changes)
+
+    def changes_dict(self) -> dict[str, Any]:
+        if self.changes is None:
+            self.changes = json.loads(self.changes_json or "{}")
+        return self.changes
 
 
 # --- JSON-safe values ----------------------------------------------------------
@@ -133,12 +147,37 @@ CONTENT_KEYS = (
 )
 
 
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, unescaped text: one text per value, in both stores."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def content_json(entry: Mapping[str, Any]) -> str:
     """The canonical JSON of an entry's content (what its digest covers)."""
     content = {key: entry[key] for key in CONTENT_KEYS}
     content["timestamp"] = _ts_text(entry["timestamp"])
     content["raw"] = bool(entry["raw"])
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_json(content)
+
+
+# The content keys sorted, split around "changes" (see _content_text).
+_BEFORE_CHANGES = tuple(k for k in sorted(CONTENT_KEYS) if k < "changes")
+_AFTER_CHANGES = tuple(k for k in sorted(CONTENT_KEYS) if k > "changes")
+
+
+def _content_text(row: Mapping[str, Any], changes_text: str) -> str:
+    """content_json(row) around changes already in canonical text, without parsing them.
+
+    The canonical JSON of a dict with sorted keys is its members joined in key
+    order, so the text of the members before and after "changes" can be
+    printed on their own and joined around the changes' text.
+    """
+    before = {key: row[key] for key in _BEFORE_CHANGES}
+    after = {key: row[key] for key in _AFTER_CHANGES}
+    after["timestamp"] = _ts_text(after["timestamp"])
+    after["raw"] = bool(after["raw"])
+    head, tail = canonical_json(before), canonical_json(after)
+    return f'{head[:-1]},"changes":{changes_text},{tail[1:]}'
 
 
 def _digest(text: str) -> str:
@@ -164,14 +203,16 @@ def stored_entry_hash(entry: Mapping[str, Any]) -> str:
     return link_hash(entry["prev_hash"], content_digest(entry))
 
 
-def _fields(entry: EntryData, ctx: AuditContext, ts: datetime) -> dict[str, Any]:
+def _fields(
+    entry: EntryData, ctx: AuditContext, ts: datetime, *, changes: Any = None
+) -> dict[str, Any]:
     ctx = entry.context or ctx
     note = entry.note or ctx.note
     return {
         "model": entry.model,
         "object_key": str(entry.object_key)[:255],
         "operation": entry.operation,
-        "changes": entry.changes,
+        "changes": entry.changes_dict() if changes is None else changes,
         "timestamp": ts,
         "actor": ctx.actor[:255],
         "actor_id": ctx.actor_id,
@@ -310,15 +351,22 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
     collection, chain = db[MONGO_ENTRIES], db[MONGO_CHAIN]
     ctx = get_context()
     ts = _timestamp()
-    pending = [_fields(e, ctx, ts) for e in entries]
+    pending = []
+    for entry in entries:
+        # Changes are kept as their canonical text: read back, they hash exactly
+        # as written (no BSON type drift), and nothing queries inside them. The
+        # text is made once, for the stored entry and for its digest.
+        row = _fields(entry, ctx, ts, changes=entry.changes_text())
+        pending.append((row, _digest(_content_text(row, row["changes"]))))
     head = chain.find_one({"_id": MONGO_STORE}) or {"seq": 0, "hash": GENESIS_HASH}
     seq, prev = head["seq"], head["hash"]
     while pending:
-        for offset, row in enumerate(pending, start=1):
+        for offset, (row, digest) in enumerate(pending, start=1):
             row["_id"] = seq + offset
-        _chain(pending, prev)
+            row["prev_hash"] = prev
+            row["hash"] = prev = link_hash(prev, digest)
         try:
-            collection.insert_many([_stored(row) for row in pending], ordered=True)
+            collection.insert_many([row for row, _ in pending], ordered=True)
         except BulkWriteError as exc:
             # Another writer took these positions: keep what went in, re-read the
             # tip (the hint may lag behind that writer) and chain the rest after it.
@@ -326,7 +374,7 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
             pending = pending[inserted:]
             seq, prev = _mongo_tip(collection, after=seq)
             continue
-        seq, prev = pending[-1]["_id"], pending[-1]["hash"]
+        seq, prev = pending[-1][0]["_id"], pending[-1][0]["hash"]
         pending = []
     # A duplicate key means the hint is already past us: a later writer moved it.
     with suppress(DuplicateKeyError):
@@ -336,12 +384,6 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
             upsert=True,
         )
     return len(entries)
-
-
-def _stored(row: dict[str, Any]) -> dict[str, Any]:
-    # Changes are kept as their JSON text: read back, they hash exactly as
-    # written (no BSON type drift), and nothing queries inside them.
-    return {**row, "changes": json.dumps(row["changes"], sort_keys=True, ensure_ascii=False)}
 
 
 def mongo_entry_changes(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,20 @@
-"""The in-process MongoDB store (mongomock), with one fix to its cursor.
+"""The in-process MongoDB store (mongomock), with two fixes to its speed.
 
-mongomock 4.3's ``Cursor.__next__`` slices the whole result list on every
-document it returns (``results[skip:]``), so reading a cursor of N documents
-costs O(N²): a re-run of the migration over 200,000 release documents spent
-four minutes there. A MongoDB server streams a cursor in batches; this gives
-the stand-in the same linear cost and the same results (skip and limit as
-before). Only the embedded store is touched; a ``mongodb://`` URI never
-imports this module.
+- mongomock 4.3's ``Cursor.__next__`` slices the whole result list on every
+  document it returns (``results[skip:]``), so reading a cursor of N documents
+  costs O(N²): a re-run of the migration over 200,000 release documents spent
+  four minutes there. A MongoDB server streams a cursor in batches; this gives
+  the stand-in the same linear cost and the same results (skip and limit as
+  before).
+- Every document written (and every filter) goes through
+  ``helpers.patch_datetime_awareness_in_document``, which copies it to keep
+  datetimes as a server does (UTC, milliseconds) with one Python call per
+  value, strings and numbers included: half the cost of an insert of a
+  release document with its files. The replacement returns the same copy
+  and calls itself only for containers and datetimes.
+
+Only the embedded store is touched; a ``mongodb://`` URI never imports this
+module.
 """
 
 from __future__ import annotations
@@ -14,7 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 import mongomock
+from bson import ObjectId
+from mongomock import helpers
 from mongomock.collection import Cursor
+
+_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
+# Values the original returns as they are (it converts only containers,
+# datetimes and empty Timestamps).
+_KEPT = frozenset({str, int, float, bool, type(None), bytes, ObjectId})
 
 
 def _cursor_next(self: Cursor) -> Any:
@@ -26,8 +41,23 @@ def _cursor_next(self: Cursor) -> Any:
     return results[index]
 
 
+def _patch_datetimes(value: Any) -> Any:
+    """``patch_datetime_awareness_in_document(value)``: the same copy, fewer calls."""
+    kind = type(value)
+    if kind in _KEPT:
+        return value
+    if kind is dict:
+        return {k: v if type(v) in _KEPT else _patch_datetimes(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _KEPT else _patch_datetimes(v) for v in value]
+    # Subclasses, tuples, datetimes, Timestamps: the original (whose recursion
+    # comes back here through the module attribute).
+    return _original_patch_datetimes(value)
+
+
 def client_class() -> type[mongomock.MongoClient]:
-    """mongomock's client, its cursor made linear (idempotent)."""
+    """mongomock's client, its cursor and datetime copy made faster (idempotent)."""
     Cursor.__next__ = _cursor_next
     Cursor.next = _cursor_next
+    helpers.patch_datetime_awareness_in_document = _patch_datetimes
     return mongomock.MongoClient

@@ -1,10 +1,14 @@
-"""The embedded store's linear cursor returns what mongomock's own cursor returns."""
+"""The embedded store's faster cursor and datetime copy give what mongomock's own give."""
+
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta, timezone
 
 import mongomock
 import pytest
+from bson import SON, ObjectId
 from mongomock.collection import Cursor
 
-from project.embedded_mongo import _cursor_next
+from project.embedded_mongo import _cursor_next, _original_patch_datetimes, _patch_datetimes
 
 
 @pytest.fixture
@@ -51,3 +55,31 @@ def test_the_configured_store_uses_the_linear_cursor():
     client = PackageDocument._get_collection().database.client
     assert isinstance(client, mongomock.MongoClient)
     assert Cursor.__next__ is _cursor_next
+
+
+def test_datetime_copy_is_the_one_mongomock_makes():
+    when = datetime(2024, 5, 6, 7, 8, 9, 123456)
+    document = {
+        "_id": ObjectId("0123456789ab0123456789ab"),
+        "name": "demo",
+        "n": 3,
+        "ratio": 0.5,
+        "yes": True,
+        "none": None,
+        "blob": b"\x00\x01",
+        "naive": when,
+        "aware": when.replace(tzinfo=timezone(timedelta(hours=2))),
+        "utc": when.replace(tzinfo=UTC),
+        "files": [{"uploaded": when, "tags": ("a", when)}, [when, 1]],
+        "son": SON([("b", when), ("a", {"c": when})]),
+        "ordered": OrderedDict([("z", when)]),
+    }
+    original, fast = _original_patch_datetimes(document), _patch_datetimes(document)
+
+    assert fast == original
+    assert repr(fast) == repr(original) != repr(document)  # same types, milliseconds
+    assert type(fast["ordered"]) is OrderedDict
+    assert type(fast["son"]) is dict  # as mongomock: a dict subclass becomes a dict
+    assert fast["files"][0]["uploaded"] == datetime(2024, 5, 6, 7, 8, 9, 123000)
+    assert fast["aware"] == datetime(2024, 5, 6, 5, 8, 9, 123000)
+    assert fast["files"] is not document["files"]  # a copy, as the original makes

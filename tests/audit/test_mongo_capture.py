@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -207,3 +208,38 @@ def test_audited_bulk_write_records_what_actually_happened():
     assert entries[1]["changes"]["created"] == [None, "2024-01-02T03:04:05.678000+00:00"]
     assert collection.find_one({"_id": "kept"})["display_name"] == "Kept"
     assert collection.find_one({"_id": "after-failure"}) is None
+
+
+@pytest.mark.parametrize("tz_aware", [True, False])
+def test_created_documents_are_recorded_as_stored_without_reading_them_back(tz_aware):
+    from bson import CodecOptions, ObjectId
+
+    from audit.mongo import _as_stored, created_changes_json, doc_changes
+    from audit.recorder import canonical_json
+
+    collection = PackageDocument._get_collection().with_options(
+        codec_options=CodecOptions(tz_aware=tz_aware)
+    )
+    when = datetime(2024, 1, 2, 3, 4, 5, 678901)
+    doc = {
+        "_id": "dated",
+        "display_name": "Dätéd ✓",
+        "naive": when,
+        "aware": when.replace(tzinfo=timezone(timedelta(hours=-5))),
+        "files": [{"uploaded": when.replace(tzinfo=UTC), "size": 3, "tags": ("a", "b")}],
+        "ref": ObjectId("0123456789ab0123456789ab"),
+        "missing": None,
+        "empty": "",
+        "zero": 0,
+        "flag": False,
+    }
+
+    text = created_changes_json(collection, doc)
+
+    assert text == canonical_json(doc_changes(None, _as_stored(collection, doc)))
+    changes = json.loads(text)
+    assert "missing" not in changes and "_id" not in changes
+    assert changes["zero"] == [None, 0] and changes["flag"] == [None, False]
+    offset = "+00:00" if tz_aware else ""
+    assert changes["aware"] == [None, f"2024-01-02T08:04:05.678000{offset}"]
+    assert changes["files"][1][0]["uploaded"] == f"2024-01-02T03:04:05.678000{offset}"

@@ -54,3 +54,23 @@ def test_document_entries_are_indexed_for_the_timeline_queries():
 
     names = set(mongo_db()[MONGO_ENTRIES].index_information())
     assert {"audit_object_time", "audit_actor_time", "audit_correlation", "audit_time"} <= names
+
+
+def test_entry_content_around_changes_text_is_the_canonical_content():
+    from audit.recorder import _content_text, canonical_json, content_json
+
+    row = {
+        "model": "releases",
+        "object_key": "démo==1.0",
+        "operation": "bulk_create",
+        "changes": {"summary": [None, "Ünïcode ✓"], "files": [None, [{"size": 1.5, "n": None}]]},
+        "timestamp": datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),
+        "actor": "command:migrate_to_mongo",
+        "actor_id": None,
+        "remote_addr": "203.0.113.9",
+        "correlation_id": "c0ffee",
+        "raw": 0,
+        "note": "",
+    }
+
+    assert _content_text(row, canonical_json(row["changes"])) == content_json(row)

@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from mongoengine.connection import get_db
 
-from catalog.documents import ensure_indexes
+from audit.recorder import json_safe
+from catalog.documents import PackageDocument, ensure_indexes
 from catalog.models import Maintainer, Package, Release, ReleaseFile, User
 from catalog.services.migrate import catalog_migrate, migration_state
 from tests.migrate.conftest import build_catalog, by_collection, migrate, snapshot, totals
@@ -371,6 +372,13 @@ def test_migration_writes_are_in_the_audit_trail_as_the_command(catalog):
     assert len({e["correlation_id"] for e in created}) == 1
     assert created[0]["changes"]["display_name"] == [None, "Demo_Pkg.0"]
     assert len(mongo_entries(model="releases")) == 24
+    # Each created document's entry holds the whole document as stored.
+    for entry in created:
+        stored = PackageDocument._get_collection().find_one({"_id": entry["object_key"]})
+        recorded = {name: new for name, (old, new) in entry["changes"].items()}
+        fields = {k: v for k, v in stored.items() if k != "_id" and v is not None}
+        assert recorded == json_safe(fields)
+        assert {old for old, new in entry["changes"].values()} == {None}
 
     migrate()  # unchanged: nothing written, nothing recorded
     assert len(mongo_entries(model="packages")) == 6
@@ -385,3 +393,31 @@ def test_migration_writes_are_in_the_audit_trail_as_the_command(catalog):
     ]
     assert later[0]["changes"]["summary"] == ["Demo package 1", "Changed"]
     assert later[0]["correlation_id"] != created[0]["correlation_id"]
+    # The entries, written from text made once per document, keep the chain whole.
+    out = StringIO()
+    call_command("audit_log", "--verify-chain", "--store", "mongo", stdout=out)
+    assert "chain OK" in out.getvalue()
+
+
+def test_embedded_run_leaves_the_garbage_collector_as_it_found_it(catalog):
+    import gc
+
+    seen: list[int] = []
+    catalog_migrate(batch_size=5, on_batch=lambda name, n: seen.append(gc.get_freeze_count()))
+
+    # The store's documents were frozen batch after batch, then handed back.
+    assert seen and seen[-1] > 0
+    assert gc.get_freeze_count() == 0
+
+    # Something else froze objects (a pre-fork server): the run leaves them frozen.
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        seen.clear()
+        catalog_migrate(
+            full=True, batch_size=5, on_batch=lambda *_: seen.append(gc.get_freeze_count())
+        )
+        assert seen and max(seen) <= frozen  # nothing more frozen
+        assert gc.get_freeze_count() > frozen / 2  # nor thawed (a few objects were freed)
+    finally:
+        gc.unfreeze()
