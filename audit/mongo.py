@@ -107,11 +107,16 @@ def record_delete(sender, document, **kwargs) -> None:
 def record_bulk_insert(sender, documents, loaded=False, **kwargs) -> None:
     if not is_enabled():
         return
+    collection, label = sender._get_collection(), collection_label(sender)
     entries = []
     for document in documents:
         after = document.to_mongo().to_dict()
         document.__dict__["_audit_snapshot"] = after
-        entries.append(_entry(sender, document.pk, Operation.BULK_CREATE, doc_changes(None, after)))
+        # Written as given: recorded as the server stores it, serialized once.
+        text = created_changes_json(collection, after)
+        entries.append(
+            EntryData(label, str(document.pk), Operation.BULK_CREATE, None, changes_json=text)
+        )
     mongo_record(entries)
 
 

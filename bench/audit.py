@@ -1,7 +1,7 @@
 """Benchmark: the cost of auditing, measured side by side in one run.
 
-For each store (the relational database from DATABASE_URL, and MongoDB from
-MONGODB_URI) it times single-object saves, updates and deletes, and bulk
+For each store (PostgreSQL, or the relational database of DATABASE_URL when
+it is set, and MongoDB from MONGODB_URI) it times single-object saves, updates and deletes, and bulk
 creates, queryset updates, bulk updates and queryset deletes, with auditing
 off (``audit_disabled()``: the plain ORM / MongoEngine path) and on, and
 prints operations per second and the on/off ratio. It also counts the
@@ -10,6 +10,7 @@ constant number per batch.
 
 Runs in a throwaway test database (``test_<name>``), created and dropped here.
 
+    scripts/bench audit             # starts the test PostgreSQL server, then runs this
     uv run python bench/audit.py    # defaults: 1000 single ops, 500 document ops, 5 x 2000 bulk
     uv run python bench/audit.py --single 300 --batch 500 --batches 2 --json
 
@@ -32,6 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# The issue's figures are PostgreSQL's: the server scripts/lib.sh starts.
+_PG_PORT = os.environ.get("PYINDEX_PG_PORT", "54329")
+os.environ.setdefault(
+    "DATABASE_URL", f"postgres://postgres@127.0.0.1:{_PG_PORT}/pyindex_bench_audit"
+)
 # The live sync rebuilds documents after every relational commit; its cost is
 # the same with auditing on or off and would drown what is measured here.
 os.environ.setdefault("CATALOG_LIVE_SYNC", "0")

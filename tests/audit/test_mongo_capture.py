@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from audit.recorder import json_safe
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
 from tests.audit.conftest import mongo_entries
 
@@ -88,11 +89,13 @@ def test_modify_records_the_change_and_removal():
 
 
 def test_queryset_delete_and_bulk_insert_record_each_document():
+    uploaded = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     docs = [
-        ReleaseDocument(id=f"demo=={v}", package="demo", version=v, sort_key=v)
+        ReleaseDocument(id=f"demo=={v}", package="demo", version=v, sort_key=v, created=uploaded)
         for v in ("1.0", "2.0")
     ]
     ReleaseDocument.objects.insert(docs)
+    stored = ReleaseDocument._get_collection().find_one({"_id": "demo==1.0"})
     deleted = ReleaseDocument.objects(package="demo").delete()
 
     assert deleted == 2
@@ -105,6 +108,10 @@ def test_queryset_delete_and_bulk_insert_record_each_document():
         ("bulk_delete", "demo==2.0"),
     ]
     assert entries[2]["changes"]["version"] == ["1.0", None]
+    # A bulk insert is recorded as stored: the server keeps milliseconds.
+    assert entries[0]["changes"]["created"] == [None, json_safe(stored["created"])]
+    assert entries[0]["changes"]["created"][1].startswith("2024-01-02T03:04:05.678000")
+    assert entries[0]["changes"]["created"] == entries[2]["changes"]["created"][::-1]
 
 
 @pytest.mark.parametrize("size", [3, 60])
