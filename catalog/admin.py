@@ -13,7 +13,9 @@ read-only document admin (``catalog.mongo_admin``).
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.db.models import Q
 from django.template.loader import render_to_string
 from pymongo.errors import PyMongoError
@@ -26,6 +28,10 @@ from catalog.services.migrate_verify import package_document_check
 
 # The Django admin's index links to the MongoDB document admin.
 admin.site.index_template = "catalog/admin/index.html"
+
+# A URL typed without a scheme is taken as https (Django 6.0's default; 5.2
+# still assumes http and warns).
+HTTPS_URLS = {models.URLField: {"widget": AdminURLFieldWidget, "assume_scheme": "https"}}
 
 
 class PreReleaseFilter(admin.SimpleListFilter):
@@ -67,6 +73,7 @@ class UserAdmin(AuditHistoryMixin, DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "date_joined")
     search_fields = ("username", "email", "first_name", "last_name")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("homepage",)}))
+    formfield_overrides = HTTPS_URLS
     show_full_result_count = False
 
 
@@ -108,6 +115,7 @@ class PackageAdmin(AuditHistoryMixin, admin.ModelAdmin):
     autocomplete_fields = ("license", "classifiers")
     inlines = (MaintainerInline, ReleaseInline)
     show_full_result_count = False
+    formfield_overrides = HTTPS_URLS
     fieldsets = (
         (None, {"fields": ("display_name", "name", "summary", "license", "classifiers")}),
         ("MongoDB", {"fields": ("mongo_document",)}),
@@ -182,6 +190,7 @@ class ReleaseFileAdmin(AuditHistoryMixin, admin.ModelAdmin):
     search_fields = ("filename", "sha256")
     autocomplete_fields = ("release",)
     show_full_result_count = False
+    formfield_overrides = HTTPS_URLS
 
 
 @admin.register(Maintainer)
