@@ -1,4 +1,4 @@
-"""The in-process MongoDB store (mongomock), with two fixes to its speed.
+"""The in-process MongoDB store (mongomock), with three fixes to its speed.
 
 - mongomock 4.3's ``Cursor.__next__`` slices the whole result list on every
   document it returns (``results[skip:]``), so reading a cursor of N documents
@@ -6,6 +6,12 @@
   four minutes there. A MongoDB server streams a cursor in batches; this gives
   the stand-in the same linear cost and the same results (skip and limit as
   before).
+- Every query scans the whole collection, even one by ``_id``: saving,
+  replacing or deleting one document of a large collection cost a scan (the
+  audit's read of a document's stored state before a save, too). A server
+  answers those from its ``_id`` index; a filter with a plain ``_id`` value
+  (a string, an integer, an ObjectId) now looks the document up directly,
+  then applies the whole filter to it, so the results are the same.
 - Every document written (and every filter) goes through
   ``helpers.patch_datetime_awareness_in_document``, which copies it to keep
   datetimes as a server does (UTC, milliseconds) with one Python call per
@@ -24,9 +30,14 @@ from typing import Any
 import mongomock
 from bson import ObjectId
 from mongomock import helpers
-from mongomock.collection import Cursor
+from mongomock.collection import Collection, Cursor
+from mongomock.filtering import filter_applies
 
 _original_patch_datetimes = helpers.patch_datetime_awareness_in_document
+_original_iter_documents = Collection._iter_documents
+# _id values looked up directly: exact types (a bool equals 1 in a dict, not
+# in MongoDB; documents as _id are stored under mongomock's own hashdict).
+_DIRECT_ID_TYPES = frozenset({str, int, ObjectId})
 # Values the original returns as they are (it converts only containers,
 # datetimes and empty Timestamps).
 _KEPT = frozenset({str, int, float, bool, type(None), bytes, ObjectId})
@@ -39,6 +50,20 @@ def _cursor_next(self: Cursor) -> Any:
         raise StopIteration
     self._emitted += 1
     return results[index]
+
+
+def _iter_documents(self: Collection, filter: Any) -> Any:  # noqa: A002 - mongomock's name
+    """``Collection._iter_documents``: a filter on one plain ``_id`` reads one document."""
+    if isinstance(filter, dict) and type(filter.get("_id")) in _DIRECT_ID_TYPES:
+        try:
+            document = self._store[filter["_id"]]
+        except KeyError:
+            # Evaluated as a scan would evaluate it on a document that does not
+            # match: a malformed operator before the _id still raises.
+            filter_applies(filter, {})
+            return iter(())
+        return iter([document] if filter_applies(filter, document) else ())
+    return _original_iter_documents(self, filter)
 
 
 def _patch_datetimes(value: Any) -> Any:
@@ -56,8 +81,9 @@ def _patch_datetimes(value: Any) -> Any:
 
 
 def client_class() -> type[mongomock.MongoClient]:
-    """mongomock's client, its cursor and datetime copy made faster (idempotent)."""
+    """mongomock's client, its cursor, _id lookups and datetime copy made faster (idempotent)."""
     Cursor.__next__ = _cursor_next
     Cursor.next = _cursor_next
+    Collection._iter_documents = _iter_documents
     helpers.patch_datetime_awareness_in_document = _patch_datetimes
     return mongomock.MongoClient

@@ -6,9 +6,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import mongomock
 import pytest
 from bson import SON, ObjectId
-from mongomock.collection import Cursor
+from mongomock import helpers
+from mongomock.collection import Collection, Cursor
 
-from project.embedded_mongo import _cursor_next, _original_patch_datetimes, _patch_datetimes
+from project.embedded_mongo import (
+    _cursor_next,
+    _iter_documents,
+    _original_iter_documents,
+    _original_patch_datetimes,
+    _patch_datetimes,
+)
 
 
 @pytest.fixture
@@ -49,12 +56,14 @@ def test_linear_cursor_returns_the_same_documents(collection, monkeypatch, skip,
     assert len(linear) == (min(expected, abs(limit)) if limit else expected)
 
 
-def test_the_configured_store_uses_the_linear_cursor():
+def test_the_configured_store_uses_the_faster_parts():
     from catalog.documents import PackageDocument
 
     client = PackageDocument._get_collection().database.client
     assert isinstance(client, mongomock.MongoClient)
     assert Cursor.__next__ is _cursor_next
+    assert Collection._iter_documents is _iter_documents
+    assert helpers.patch_datetime_awareness_in_document is _patch_datetimes
 
 
 def test_datetime_copy_is_the_one_mongomock_makes():
@@ -83,3 +92,67 @@ def test_datetime_copy_is_the_one_mongomock_makes():
     assert fast["files"][0]["uploaded"] == datetime(2024, 5, 6, 7, 8, 9, 123000)
     assert fast["aware"] == datetime(2024, 5, 6, 5, 8, 9, 123000)
     assert fast["files"] is not document["files"]  # a copy, as the original makes
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"_id": "a"},
+        {"_id": "a", "n": 1},
+        {"_id": "a", "n": 2},
+        {"_id": "missing"},
+        {"_id": 7},
+        {"_id": 7.0},
+        {"_id": True},
+        {"_id": 1},
+        {"_id": ObjectId("0123456789ab0123456789ab")},
+        {"_id": {"$in": ["a", "b", 7]}},
+        {"_id": {"k": 1}},
+        {"n": 1},
+        {},
+    ],
+)
+def test_id_lookup_finds_what_a_scan_finds(monkeypatch, query):
+    collection = mongomock.MongoClient().db.items
+    collection.insert_many(
+        [
+            {"_id": "a", "n": 1},
+            {"_id": "b", "n": 1},
+            {"_id": 7, "n": 1},
+            {"_id": 1.0, "n": 3},
+            {"_id": ObjectId("0123456789ab0123456789ab"), "n": 4},
+            {"_id": {"k": 1}, "n": 5},
+        ]
+    )
+
+    def read() -> list:
+        return [(doc, collection.count_documents(query)) for doc in collection.find(query)]
+
+    monkeypatch.setattr(Collection, "_iter_documents", _iter_documents)
+    direct = read()
+    monkeypatch.setattr(Collection, "_iter_documents", _original_iter_documents)
+    assert direct == read()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"_id": "a", "n": {"$nosuchoperator": 1}},
+        {"_id": "missing", "n": {"$nosuchoperator": 1}},
+        {"n": {"$nosuchoperator": 1}, "_id": "missing"},
+    ],
+)
+def test_id_lookup_refuses_a_malformed_filter_as_a_scan_does(monkeypatch, query):
+    collection = mongomock.MongoClient().db.items
+    collection.insert_one({"_id": "a"})
+
+    def outcome(iter_documents) -> object:
+        monkeypatch.setattr(Collection, "_iter_documents", iter_documents)
+        try:
+            return collection.find_one(query)
+        except mongomock.OperationFailure as error:
+            return str(error)
+
+    assert outcome(_iter_documents) == outcome(_original_iter_documents)
+    if query["_id"] == "a" or next(iter(query)) == "n":
+        assert outcome(_iter_documents) == "unknown operator: $nosuchoperator"
