@@ -336,6 +336,8 @@ def _as_stored(collection: Any, doc: Mapping[str, Any]) -> dict[str, Any]:
 def _stored_default(tz_aware: bool, value: Any) -> Any:
     """json_safe() of ``value`` as the server returns it (json.dumps' default)."""
     if isinstance(value, datetime):
+        if tz_aware and value.tzinfo is UTC and not value.microsecond % 1000:
+            return value.isoformat()  # already as stored (a migration's values)
         # BSON dates are UTC milliseconds; a naive datetime is taken as UTC.
         if value.tzinfo is not None:
             value = value.astimezone(UTC)

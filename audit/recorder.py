@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 from django.conf import settings
@@ -160,28 +161,34 @@ def content_json(entry: Mapping[str, Any]) -> str:
     return canonical_json(content)
 
 
-# The content keys sorted, split around "changes" (see _content_text).
-_BEFORE_CHANGES = tuple(k for k in sorted(CONTENT_KEYS) if k < "changes")
-_AFTER_CHANGES = tuple(k for k in sorted(CONTENT_KEYS) if k > "changes")
+_SORTED_CONTENT_KEYS = tuple(sorted(CONTENT_KEYS))
 
 
-def _content_text(row: Mapping[str, Any], changes_text: str) -> str:
+def _content_text(row: Mapping[str, Any], changes_text: str, ts_text: str) -> str:
     """content_json(row) around changes already in canonical text, without parsing them.
 
-    The canonical JSON of a dict with sorted keys is its members joined in key
-    order, so the text of the members before and after "changes" can be
-    printed on their own and joined around the changes' text.
+    The canonical JSON of a dict is its members in key order, each value in
+    canonical JSON: written here member by member (strings through the same
+    C encoder json.dumps uses), with the changes' text and the timestamp's
+    (``_ts_text``, the same for a whole batch) as given.
     """
-    before = {key: row[key] for key in _BEFORE_CHANGES}
-    after = {key: row[key] for key in _AFTER_CHANGES}
-    after["timestamp"] = _ts_text(after["timestamp"])
-    after["raw"] = bool(after["raw"])
-    head, tail = canonical_json(before), canonical_json(after)
-    return f'{head[:-1]},"changes":{changes_text},{tail[1:]}'
+    members = []
+    for key in _SORTED_CONTENT_KEYS:
+        if key == "changes":
+            text = changes_text
+        elif key == "timestamp":
+            text = encode_basestring(ts_text)
+        elif key == "raw":
+            text = "true" if row["raw"] else "false"
+        else:
+            value = row[key]
+            text = encode_basestring(value) if type(value) is str else canonical_json(value)
+        members.append(f'"{key}":{text}')
+    return "{" + ",".join(members) + "}"
 
 
-def _digest(text: str) -> str:
-    return hmac.new(_chain_key(), text.encode(), hashlib.sha256).hexdigest()
+def _digest(text: str, key: bytes | None = None) -> str:
+    return hmac.digest(_chain_key() if key is None else key, text.encode(), "sha256").hex()
 
 
 def content_digest(entry: Mapping[str, Any]) -> str:
@@ -351,13 +358,14 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
     collection, chain = db[MONGO_ENTRIES], db[MONGO_CHAIN]
     ctx = get_context()
     ts = _timestamp()
+    ts_text, key = _ts_text(ts), _chain_key()
     pending = []
     for entry in entries:
         # Changes are kept as their canonical text: read back, they hash exactly
         # as written (no BSON type drift), and nothing queries inside them. The
         # text is made once, for the stored entry and for its digest.
         row = _fields(entry, ctx, ts, changes=entry.changes_text())
-        pending.append((row, _digest(_content_text(row, row["changes"]))))
+        pending.append((row, _digest(_content_text(row, row["changes"], ts_text), key)))
     head = chain.find_one({"_id": MONGO_STORE}) or {"seq": 0, "hash": GENESIS_HASH}
     seq, prev = head["seq"], head["hash"]
     while pending:

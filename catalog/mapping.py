@@ -258,6 +258,8 @@ def user_documents(pks: Sequence[int], *, include_credentials: bool = False) -> 
 
 def _json_default(value: Any) -> str:
     if isinstance(value, datetime):
+        if value.tzinfo is UTC and not value.microsecond % 1000:
+            return value.isoformat()  # what the rows give, already in milliseconds
         # Naive values are UTC (MongoDB stores UTC); aware ones may come with any
         # tzinfo object (datetime.UTC, bson's utc), so normalize before printing.
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

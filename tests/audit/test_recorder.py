@@ -57,7 +57,7 @@ def test_document_entries_are_indexed_for_the_timeline_queries():
 
 
 def test_entry_content_around_changes_text_is_the_canonical_content():
-    from audit.recorder import _content_text, canonical_json, content_json
+    from audit.recorder import _content_text, _ts_text, canonical_json, content_json
 
     row = {
         "model": "releases",
@@ -66,11 +66,14 @@ def test_entry_content_around_changes_text_is_the_canonical_content():
         "changes": {"summary": [None, "Ünïcode ✓"], "files": [None, [{"size": 1.5, "n": None}]]},
         "timestamp": datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),
         "actor": "command:migrate_to_mongo",
-        "actor_id": None,
+        "actor_id": 42,
         "remote_addr": "203.0.113.9",
         "correlation_id": "c0ffee",
         "raw": 0,
-        "note": "",
+        "note": 'quote " and \\ and \n',
     }
+    text = _content_text(row, canonical_json(row["changes"]), _ts_text(row["timestamp"]))
 
-    assert _content_text(row, canonical_json(row["changes"])) == content_json(row)
+    assert text == content_json(row)
+    anonymous = {**row, "actor_id": None, "remote_addr": None, "raw": True, "changes": {}}
+    assert _content_text(anonymous, "{}", _ts_text(row["timestamp"])) == content_json(anonymous)
