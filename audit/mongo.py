@@ -75,7 +75,8 @@ def read_stored(sender, document, **kwargs) -> None:
         return
     if document._created and document.pk is not None:
         # save() of a new instance with a given _id replaces any stored document.
-        stored = sender._get_collection().find_one({"_id": document.to_mongo()["_id"]})
+        id_field = document._fields[document._meta["id_field"]]
+        stored = sender._get_collection().find_one({"_id": id_field.to_mongo(document.pk)})
         document.__dict__["_audit_before"] = stored
 
 
@@ -88,7 +89,11 @@ def record_save(sender, document, created=False, **kwargs) -> None:
         before = document.__dict__.get("_audit_snapshot")
     document.__dict__["_audit_snapshot"] = after
     if before is None:
-        entry = _entry(sender, document.pk, Operation.CREATE, doc_changes(None, after))
+        # Recorded as stored (UTC milliseconds), like a bulk insert.
+        text = created_changes_json(sender._get_collection(), after)
+        entry = EntryData(
+            collection_label(sender), str(document.pk), Operation.CREATE, None, changes_json=text
+        )
     else:
         changes = doc_changes(before, after)
         if not changes:

@@ -17,7 +17,7 @@ def _package(name: str = "demo", **fields) -> PackageDocument:
 
 
 def test_document_save_update_noop_and_delete():
-    doc = _package(summary="first", created=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
+    doc = _package(summary="first", created=datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
     doc.summary = "second"
     doc.save()
     doc.save()  # unchanged
@@ -29,7 +29,8 @@ def test_document_save_update_noop_and_delete():
     assert [e["operation"] for e in entries] == ["create", "update", "delete"]
     assert entries[0]["object_key"] == "demo"
     assert entries[0]["changes"]["summary"] == [None, "first"]
-    assert entries[0]["changes"]["created"] == [None, "2024-01-02T03:04:05+00:00"]
+    # Recorded as stored: MongoDB keeps milliseconds.
+    assert entries[0]["changes"]["created"] == [None, "2024-01-02T03:04:05.678000+00:00"]
     assert entries[1]["changes"] == {"summary": ["first", "second"]}
     assert entries[2]["changes"]["summary"] == ["second", None]
     assert entries[0]["actor"] == "system"
