@@ -85,7 +85,11 @@ def record_save(sender, document, created=False, **kwargs) -> None:
         return
     after = document.to_mongo().to_dict()
     before = document.__dict__.pop("_audit_before", None)
-    if before is None and not created:
+    compared = after
+    if before is not None:
+        # Read from the server (a new instance over a stored document): compare as stored.
+        compared = _as_stored(sender._get_collection(), after)
+    elif not created:
         before = document.__dict__.get("_audit_snapshot")
     document.__dict__["_audit_snapshot"] = after
     if before is None:
@@ -95,7 +99,7 @@ def record_save(sender, document, created=False, **kwargs) -> None:
             collection_label(sender), str(document.pk), Operation.CREATE, None, changes_json=text
         )
     else:
-        changes = doc_changes(before, after)
+        changes = doc_changes(before, compared)
         if not changes:
             return
         entry = _entry(sender, document.pk, Operation.UPDATE, changes)

@@ -37,8 +37,10 @@ def test_document_save_update_noop_and_delete():
 
 
 def test_new_instance_with_an_existing_id_is_diffed_against_the_stored_document():
-    _package(summary="stored")
-    PackageDocument(name="demo", display_name="Demo", summary="replaced").save()
+    created = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    _package(summary="stored", created=created)
+    # The same time to the microsecond: the server kept milliseconds, still no change.
+    PackageDocument(name="demo", display_name="Demo", summary="replaced", created=created).save()
 
     entries = mongo_entries(model="packages")
     assert [e["operation"] for e in entries] == ["create", "update"]
