@@ -6,13 +6,16 @@ Each store has its own chain (documented in docs/audit.md):
   transaction-level advisory lock on PostgreSQL (lock and read in one round
   trip), and the entries are inserted in the same transaction as the change,
   so a rollback removes both and concurrent writers never fork the chain;
-- MongoDB entries use the chain position as ``_id``: two writers that read
-  the same tip collide on the unique ``_id`` and the loser re-reads the tip
-  and retries, so no lock is needed. ``audit_chain`` holds a hint of the tip
-  (a one-document collection, cheap even on the in-process store).
+- MongoDB entries use the chain position as ``_id``, and ``audit_chain``
+  holds the tip (position and hash). An append first moves the tip, with a
+  compare-and-swap from the tip this process last saw, to the positions it
+  claims, then inserts its entries there: two writers never claim the same
+  positions, and only a writer whose view is stale reads the tip again. A
+  crash between the two writes leaves a gap that ``--verify-chain`` reports.
 
 A batch (a save, a queryset update, a bulk create) costs a constant number of
-queries: read the tip, insert all entries.
+queries: PostgreSQL one (``audit_append``), MongoDB two (move the tip, insert
+the entries).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -79,11 +83,12 @@ class EntryData:
 # --- JSON-safe values ----------------------------------------------------------
 
 
+_JSON_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def json_safe(value: Any) -> Any:
     """A value that JSON (and so both stores) keeps exactly: dates as ISO strings, etc."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
+    if type(value) in _JSON_PLAIN or isinstance(value, bool | int | str | float):
         return value
     if isinstance(value, datetime):
         if timezone.is_aware(value):
@@ -335,6 +340,13 @@ MONGO_INDEXES = (
     ([("model", 1), ("operation", 1), ("timestamp", 1)], "audit_model_op_time"),
 )
 _indexed: set[int] = set()
+# The chain tip this process last wrote or read, per database: (seq, hash), or
+# None for an empty chain. Checked, not trusted: every append moves the tip
+# document from this value with a compare-and-swap (see mongo_record).
+_mongo_tips: dict[tuple[int, str], tuple[int, str] | None] = {}
+_mongo_append_lock = threading.Lock()
+_UNKNOWN: Any = object()
+_DUPLICATE_KEY = 11000
 
 
 def ensure_mongo_indexes() -> None:
@@ -349,7 +361,7 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
     entries = list(entries)
     if not entries or not is_enabled():
         return 0
-    from pymongo.errors import BulkWriteError, DuplicateKeyError
+    from pymongo.errors import BulkWriteError
 
     db = mongo_db()
     if id(db.client) not in _indexed:  # once per client: index creation is a round trip
@@ -366,32 +378,57 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
         # text is made once, for the stored entry and for its digest.
         row = _fields(entry, ctx, ts, changes=entry.changes_text())
         pending.append((row, _digest(_content_text(row, row["changes"], ts_text), key)))
-    head = chain.find_one({"_id": MONGO_STORE}) or {"seq": 0, "hash": GENESIS_HASH}
-    seq, prev = head["seq"], head["hash"]
-    while pending:
-        for offset, (row, digest) in enumerate(pending, start=1):
-            row["_id"] = seq + offset
-            row["prev_hash"] = prev
-            row["hash"] = prev = link_hash(prev, digest)
-        try:
-            collection.insert_many([row for row, _ in pending], ordered=True)
-        except BulkWriteError as exc:
-            # Another writer took these positions: keep what went in, re-read the
-            # tip (the hint may lag behind that writer) and chain the rest after it.
-            inserted = exc.details.get("nInserted", 0)
-            pending = pending[inserted:]
-            seq, prev = _mongo_tip(collection, after=seq)
-            continue
-        seq, prev = pending[-1][0]["_id"], pending[-1][0]["hash"]
-        pending = []
-    # A duplicate key means the hint is already past us: a later writer moved it.
-    with suppress(DuplicateKeyError):
-        chain.update_one(
-            {"_id": MONGO_STORE, "seq": {"$lt": seq}},
-            {"$set": {"seq": seq, "hash": prev}},
-            upsert=True,
-        )
+    store = (id(db.client), db.name)
+    with _mongo_append_lock:
+        tip = _mongo_tips.get(store, _UNKNOWN)
+        while pending:
+            if tip is _UNKNOWN:
+                head = chain.find_one({"_id": MONGO_STORE})
+                tip = (head["seq"], head["hash"]) if head else None
+            seq, prev = tip or (0, GENESIS_HASH)
+            for offset, (row, digest) in enumerate(pending, start=1):
+                row["_id"] = seq + offset
+                row["prev_hash"] = prev
+                row["hash"] = prev = link_hash(prev, digest)
+            new = (pending[-1][0]["_id"], prev)
+            if not _move_tip(chain, tip, new):
+                tip = _UNKNOWN  # another writer moved it (or the store was emptied)
+                continue
+            tip = new
+            try:
+                collection.insert_many([row for row, _ in pending], ordered=True)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", ())
+                if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                    raise
+                # Positions the tip document did not know were taken (entries of
+                # an older version, which moved it after inserting): keep what
+                # went in and chain the rest after the real last entry.
+                inserted = exc.details.get("nInserted", 0)
+                pending = pending[inserted:]
+                real = _mongo_tip(collection, after=seq + inserted)
+                tip = real if _move_tip(chain, new, real) else _UNKNOWN
+                continue
+            pending = []
+        _mongo_tips[store] = tip
     return len(entries)
+
+
+def _move_tip(chain, old: tuple[int, str] | None, new: tuple[int, str]) -> bool:
+    """Compare and swap the chain's tip document: False when it is not at ``old``."""
+    from pymongo.errors import DuplicateKeyError
+
+    seq, hash_ = new
+    if old is None:
+        try:
+            chain.insert_one({"_id": MONGO_STORE, "seq": seq, "hash": hash_})
+        except DuplicateKeyError:
+            return False
+        return True
+    result = chain.update_one(
+        {"_id": MONGO_STORE, "seq": old[0], "hash": old[1]}, {"$set": {"seq": seq, "hash": hash_}}
+    )
+    return result.matched_count == 1
 
 
 def mongo_entry_changes(doc: Mapping[str, Any]) -> dict[str, Any]:
