@@ -101,12 +101,11 @@ def record_save(sender, instance, created, raw=False, using=None, update_fields=
         if update_fields is not None:
             fields = [f for f in fields if f.name in update_fields or f.attname in update_fields]
         changes = diff(fields, before, instance.__dict__)
-        instance._audit_snapshot = snapshot(instance)
-        if not changes:
-            return
         entry = EntryData(label, str(instance.pk), Operation.UPDATE, changes, raw=raw)
+    # The saved values are the "before" of the next save (taken once, after the diff).
     instance._audit_snapshot = snapshot(instance)
-    sql_record([entry], using=using)
+    if entry.changes or entry.operation == Operation.CREATE:  # a save that changed nothing: none
+        sql_record([entry], using=using)
 
 
 def record_delete(sender, instance, using=None, **kwargs) -> None:
