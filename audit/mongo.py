@@ -11,7 +11,6 @@ Documents opt in with ``meta = {"queryset_class": AuditedDocumentQuerySet}``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -26,7 +25,7 @@ from pymongo.errors import BulkWriteError
 
 from audit.context import is_enabled
 from audit.models import Operation
-from audit.recorder import EntryData, json_safe, mongo_record
+from audit.recorder import EntryData, canonical_json, json_safe, mongo_record
 
 _CHUNK = 1000
 
@@ -372,13 +371,7 @@ def created_changes_json(collection: Any, doc: Mapping[str, Any]) -> str:
     changes = {
         key: [None, value] for key, value in doc.items() if key != "_id" and value is not None
     }
-    return json.dumps(
-        changes,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=partial(_stored_default, tz_aware),
-    )
+    return canonical_json(changes, default=partial(_stored_default, tz_aware))
 
 
 def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> Any:

@@ -27,7 +27,7 @@ import ipaddress
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -153,9 +153,14 @@ CONTENT_KEYS = (
 )
 
 
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, unescaped text: one text per value, in both stores."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_json(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """Sorted keys, no spaces, unescaped text: one text per value, in both stores.
+
+    ``default`` (json.dumps') turns values JSON does not know into ones it does.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
+    )
 
 
 def content_json(entry: Mapping[str, Any]) -> str:
