@@ -51,25 +51,44 @@ ensure_chromium() {
     fi
 }
 
-# Start a private PostgreSQL server for the tests (never as root: as the
-# postgres user when we are root). Reused while it runs; exports DATABASE_URL.
+# The port of this checkout's own PostgreSQL server: derived from the checkout's
+# path, so two clones testing at once never share (or drop) each other's
+# databases. PYINDEX_PG_PORT overrides it.
+pg_port() {
+    if [ -n "${PYINDEX_PG_PORT:-}" ]; then echo "$PYINDEX_PG_PORT"; return; fi
+    echo $((55000 + $(printf '%s' "$ROOT" | cksum | cut -d' ' -f1) % 5000))
+}
+
+# Start this checkout's private PostgreSQL server for the tests (never as root:
+# as the postgres user when we are root). Reused while it runs; refuses a port
+# held by another server (another checkout's, or a system one). Exports
+# DATABASE_URL.
 start_postgres() {
     ensure_postgres_binaries
     local bindir port datadir sockdir
     bindir="$(pg_bindir)"
-    port="${PYINDEX_PG_PORT:-54329}"
+    port="$(pg_port)"
     datadir="${PYINDEX_PG_DATA:-/tmp/pyindex-pg-$port}"
     sockdir="/tmp"
     local run=()
     if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); fi
-    if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    if "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        local served
+        served="$("$bindir/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atc \
+            'show data_directory' 2>/dev/null || true)"
+        if [ "$(realpath -m "$served")" != "$(realpath -m "$datadir")" ]; then
+            echo "error: port $port is held by another PostgreSQL server (data: ${served:-unknown});" \
+                "set PYINDEX_PG_PORT to a free port" >&2
+            return 1
+        fi
+    else
         if [ ! -s "$datadir/PG_VERSION" ]; then
             mkdir -p "$datadir"
             [ "$(id -u)" = 0 ] && chown postgres: "$datadir"
             "${run[@]}" "$bindir/initdb" -D "$datadir" -U postgres -A trust -E UTF8 \
                 --locale=C.UTF-8 >/dev/null
         fi
-        echo "==> starting PostgreSQL on 127.0.0.1:$port" >&2
+        echo "==> starting PostgreSQL on 127.0.0.1:$port (data: $datadir)" >&2
         "${run[@]}" "$bindir/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w \
             -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
             start >/dev/null

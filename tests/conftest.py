@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.test.utils import override_settings
 from mongoengine.connection import get_db
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher():
+    """PBKDF2's deliberate slowness is for production; tests hash many passwords."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
