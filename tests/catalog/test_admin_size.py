@@ -109,3 +109,25 @@ def test_a_release_with_few_files_edits_them_in_place(staff_client):
     assert staff_client.post(url, data).status_code == 302
     first.refresh_from_db()
     assert first.size == 4321
+
+
+# Session, user, package, maintainer count, classifiers, maintainer rows, the
+# newest releases, the release count, then the MongoDB document check
+# (mapping.package_documents: package, classifiers, maintainers, default release).
+PACKAGE_CHANGE_QUERIES = 12
+PAGE_BYTES = 150_000
+
+
+@pytest.mark.parametrize("releases", [10, 1000])
+def test_package_change_form_costs_fixed_queries_and_bounded_html(
+    staff_client, django_assert_num_queries, releases
+):
+    package = big_package(releases)
+    url = admin_url(Package, "change", package.pk)
+    staff_client.get(url)  # warm: the content type cache is per process
+
+    with django_assert_num_queries(PACKAGE_CHANGE_QUERIES):
+        response = staff_client.get(url)
+
+    assert response.status_code == 200
+    assert len(response.content) <= PAGE_BYTES
