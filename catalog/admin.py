@@ -183,6 +183,10 @@ class MaintainerInline(admin.TabularInline):
     summary_ordering = ("role", "user__username")
     summary_select_related = ("user",)
 
+    def get_queryset(self, request):
+        # Each row's label names its user and package: read them with the rows.
+        return super().get_queryset(request).select_related("user", "package")
+
 
 @admin.register(Package)
 class PackageAdmin(
@@ -344,7 +348,8 @@ class ReleaseAdmin(
         name = canonicalize_name(name)
         if not name:
             return queryset, False
-        queryset = queryset.filter(package__name__startswith=name)
+        # select_related: autocomplete labels a release with its package's name.
+        queryset = queryset.filter(package__name__startswith=name).select_related("package")
         if version.strip():
             queryset = queryset.filter(version__startswith=version.strip())
         return queryset, False
@@ -385,9 +390,9 @@ class ReleaseFileAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdm
         if not term:
             return queryset, False
         if len(term) == 64 and all(c in "0123456789abcdef" for c in term.lower()):
-            return queryset.filter(sha256=term.lower()), False
+            return queryset.filter(sha256=term.lower()).select_related("release__package"), False
         # File names are unique (indexed) and case-sensitive, as PyPI serves them.
-        return queryset.filter(filename__startswith=term), False
+        return queryset.filter(filename__startswith=term).select_related("release__package"), False
 
 
 @admin.register(Maintainer)
