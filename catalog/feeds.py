@@ -7,6 +7,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from catalog import selectors
+from catalog.links import path_for
 from catalog.selectors.types import FEED_LENGTH, PackageListItem, ReleaseListItem
 from catalog.versions import canonicalize_name
 
@@ -28,7 +29,7 @@ class NewestReleasesFeed(Feed):
         return item.summary
 
     def item_link(self, item: ReleaseListItem) -> str:
-        return reverse("catalog:release", args=[item.package, item.version])
+        return path_for("catalog:release", item.package, item.version)
 
     def item_pubdate(self, item: ReleaseListItem):
         return item.created
@@ -51,7 +52,7 @@ class NewestPackagesFeed(Feed):
         return item.summary
 
     def item_link(self, item: PackageListItem) -> str:
-        return reverse("catalog:package", args=[item.name])
+        return path_for("catalog:package", item.name)
 
     def item_pubdate(self, item: PackageListItem):
         return item.created
@@ -68,7 +69,7 @@ class PackageReleasesFeed(Feed):
         return f"pyindex: newest releases of {obj[0].display_name}"
 
     def link(self, obj) -> str:
-        return reverse("catalog:package", args=[obj[0].name])
+        return path_for("catalog:package", obj[0].name)
 
     def description(self, obj) -> str:
         return obj[0].summary or f"Releases of {obj[0].display_name}."
@@ -83,7 +84,7 @@ class PackageReleasesFeed(Feed):
         return item.summary
 
     def item_link(self, item: ReleaseListItem) -> str:
-        return reverse("catalog:release", args=[item.package, item.version])
+        return path_for("catalog:release", item.package, item.version)
 
     def item_pubdate(self, item: ReleaseListItem):
         return item.created

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
+from catalog.links import path_for
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
 NAME_MAX_LENGTH = 200
@@ -38,7 +38,7 @@ class User(AuditedModelMixin, AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:user", args=[self.username])
+        return path_for("catalog:user", self.username)
 
 
 class License(AuditedModelMixin, models.Model):
@@ -127,7 +127,7 @@ class Package(AuditedModelMixin, models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:package", args=[self.name])
+        return path_for("catalog:package", self.name)
 
 
 class Maintainer(AuditedModelMixin, models.Model):
@@ -195,7 +195,7 @@ class Release(AuditedModelMixin, models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:release", args=[self.package.name, self.version])
+        return path_for("catalog:release", self.package.name, self.version)
 
     def compute_version_fields(self) -> None:
         parsed = parse_version(self.version)

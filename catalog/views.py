@@ -21,12 +21,12 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
+from catalog.links import path_for
 from catalog.rendering import description_render
 from catalog.selectors.types import (
     SEARCH_QUERY_MAX_LENGTH,
@@ -268,7 +268,7 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
             detail = selectors.package_detail_get(name=name)
         except NotFound as exc:
             return not_found(request, str(exc))
-        canonical_url = reverse("catalog:package", args=[name])
+        canonical_url = path_for("catalog:package", name)
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
@@ -288,7 +288,7 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
             detail = selectors.package_detail_get(name=name, version=version)
         except NotFound as exc:
             return not_found(request, str(exc))
-        canonical_url = reverse("catalog:release", args=[name, version])
+        canonical_url = path_for("catalog:release", name, version)
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
@@ -371,7 +371,7 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
         return not_found(request, str(exc))
     detail = data.package
     release = detail.release
-    package_url = request.build_absolute_uri(reverse("catalog:package", args=[name]))
+    package_url = request.build_absolute_uri(path_for("catalog:package", name))
     info = {
         "author": detail.author,
         "author_email": detail.author_email,
@@ -393,7 +393,7 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
         "project_url": package_url,
         "project_urls": detail.project_urls or None,
         "release_url": request.build_absolute_uri(
-            reverse("catalog:release", args=[name, release.version])
+            path_for("catalog:release", name, release.version)
         )
         if release
         else None,
