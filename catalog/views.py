@@ -27,7 +27,7 @@ from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.links import path_for
-from catalog.rendering import description_render
+from catalog.rendering import description_show
 from catalog.selectors.types import (
     SEARCH_QUERY_MAX_LENGTH,
     FileRow,
@@ -259,7 +259,7 @@ def _package_page(
         "package": detail,
         "release": release,
         "install": install,
-        "description": description_render(detail.description, detail.description_content_type),
+        "description": description_show(detail.description_html, detail.description),
         "classifier_groups": _grouped_classifiers(detail.classifiers),
         "canonical_url": request.build_absolute_uri(canonical_url),
         "is_default": shown == detail.default_version,
