@@ -5,6 +5,14 @@ and never annotate per row, so a page runs a constant number of queries;
 foreign keys use autocomplete widgets instead of loading every row into a
 <select>.
 
+A change form's size never grows with the catalog: a package's releases are a
+read-only summary (count, newest, the ten newest) linking to the release
+changelist filtered on the package, and the rows of an inline (a release's
+files, a package's maintainers) are editable in place only while they are few
+(``BoundedInlinesMixin``); past that the form shows a summary and a link. So no
+form ever posts more than a few hundred fields, far below Django's
+``DATA_UPLOAD_MAX_NUMBER_FIELDS`` (1,000), whatever the size of the package.
+
 A package's change page also says whether its MongoDB document is in sync
 (computed there only, never on the changelist), and the index links to the
 read-only document admin (``catalog.mongo_admin``).
@@ -13,11 +21,13 @@ read-only document admin (``catalog.mongo_admin``).
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from pymongo.errors import PyMongoError
 
 from audit.admin import AuditHistoryMixin  # History with diffs, restore, deleted objects
@@ -32,6 +42,65 @@ admin.site.index_template = "catalog/admin/index.html"
 # A URL typed without a scheme is taken as https (Django 6.0's default; 5.2
 # still assumes http and warns).
 HTTPS_URLS = {models.URLField: {"widget": AdminURLFieldWidget, "assume_scheme": "https"}}
+
+# How many of a package's newest releases its change page lists.
+RELEASES_SHOWN = 10
+# Inline rows editable in place up to these counts (each row posts about ten
+# fields); beyond, the rows are listed read-only with a link to their changelist.
+MAINTAINERS_INLINE_LIMIT = 50
+FILES_INLINE_LIMIT = 30
+SUMMARY_SHOWN = 10
+
+
+def admin_url(model: type[models.Model], action: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+def filtered_url(model: type[models.Model], action: str, query: dict) -> str:
+    return f"{admin_url(model, action)}?{urlencode(query)}"
+
+
+class BoundedInlinesMixin:
+    """Keep an inline only while its rows are few (``max_num`` rows at most).
+
+    An inline class names its reverse accessor (``related_name``); its rows are
+    counted once per request and object. The same count decides on the GET and
+    on the POST, so the posted formsets are the ones that were rendered.
+    """
+
+    def related_count(self, obj: models.Model, inline) -> int:
+        counts = obj.__dict__.setdefault("_admin_related_counts", {})
+        if inline.related_name not in counts:
+            counts[inline.related_name] = getattr(obj, inline.related_name).count()
+        return counts[inline.related_name]
+
+    def inline_fits(self, obj: models.Model | None, inline) -> bool:
+        return obj is None or self.related_count(obj, inline) <= inline.max_num
+
+    def get_inlines(self, request, obj):
+        return [i for i in super().get_inlines(request, obj) if self.inline_fits(obj, i)]
+
+    def related_summary(self, obj, inline, *, filter_name: str, label, noun: str) -> str:
+        """The read-only stand-in of an inline that does not fit: count, a few rows, a link."""
+        model = inline.model
+        rows = (
+            getattr(obj, inline.related_name)
+            .select_related(*inline.summary_select_related)
+            .order_by(*inline.summary_ordering)
+        )
+        shown = [
+            (label(row), admin_url(model, "change", quote(row.pk))) for row in rows[:SUMMARY_SHOWN]
+        ]
+        return render_to_string(
+            "catalog/admin/includes/related_summary.html",
+            {
+                "count": self.related_count(obj, inline),
+                "noun": noun,
+                "shown": shown,
+                "changelist_url": filtered_url(model, "changelist", {filter_name: obj.pk}),
+                "add_url": filtered_url(model, "add", {filter_name.split("__")[0]: obj.pk}),
+            },
+        )
 
 
 class PreReleaseFilter(admin.SimpleListFilter):
@@ -94,26 +163,28 @@ class MaintainerInline(admin.TabularInline):
     model = Maintainer
     autocomplete_fields = ("user",)
     extra = 0
-
-
-class ReleaseInline(admin.TabularInline):
-    model = Release
-    fields = ("version", "is_prerelease", "yanked", "yanked_reason", "requires_python", "created")
-    readonly_fields = ("is_prerelease",)
-    show_change_link = True
-    extra = 0
-    ordering = ("-sort_key",)
+    max_num = MAINTAINERS_INLINE_LIMIT
+    related_name = "roles"
+    summary_ordering = ("role", "user__username")
+    summary_select_related = ("user",)
 
 
 @admin.register(Package)
-class PackageAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class PackageAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
     list_display = ("display_name", "name", "summary", "license", "updated")
     list_select_related = ("license",)
     list_filter = ("license", ClassifierFilter)
     search_fields = ("name", "display_name", "summary")
-    readonly_fields = ("name", "created", "updated", "mongo_document")
+    readonly_fields = (
+        "name",
+        "created",
+        "updated",
+        "mongo_document",
+        "releases_summary",
+        "maintainers_summary",
+    )
     autocomplete_fields = ("license", "classifiers")
-    inlines = (MaintainerInline, ReleaseInline)
+    inlines = (MaintainerInline,)
     show_full_result_count = False
     formfield_overrides = HTTPS_URLS
     fieldsets = (
@@ -138,9 +209,49 @@ class PackageAdmin(AuditHistoryMixin, admin.ModelAdmin):
     )
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        # A package being added has no document to compare with.
-        return fieldsets if obj else [f for f in fieldsets if f[0] != "MongoDB"]
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:
+            # A package being added has no document to compare with, nor releases.
+            return [f for f in fieldsets if f[0] != "MongoDB"]
+        fieldsets.insert(1, ("Releases", {"fields": ("releases_summary",)}))
+        if not self.inline_fits(obj, MaintainerInline):
+            fieldsets.insert(2, ("Maintainers", {"fields": ("maintainers_summary",)}))
+        return fieldsets
+
+    @admin.display(description="releases")
+    def releases_summary(self, obj):
+        """Count, newest and the newest few, read-only: releases are edited on their own pages."""
+        releases = [
+            (release, admin_url(Release, "change", release.pk))
+            for release in obj.releases.newest_first().only(
+                "pk", "version", "is_prerelease", "yanked", "created"
+            )[:RELEASES_SHOWN]
+        ]
+        count = obj.releases.count()  # on the (package, sort_key) index
+        return render_to_string(
+            "catalog/admin/includes/release_summary.html",
+            {
+                "package": obj,
+                "count": count,
+                "newest": releases[0][0] if releases else None,
+                "newest_url": releases[0][1] if releases else None,
+                "releases": releases,
+                "changelist_url": filtered_url(
+                    Release, "changelist", {"package__id__exact": obj.pk}
+                ),
+                "add_url": filtered_url(Release, "add", {"package": obj.pk}),
+            },
+        )
+
+    @admin.display(description="maintainers")
+    def maintainers_summary(self, obj):
+        return self.related_summary(
+            obj,
+            MaintainerInline,
+            filter_name="package__id__exact",
+            label=lambda role: f"{role.user.username} ({role.role})",
+            noun="maintainers",
+        )
 
     @admin.display(description="document")
     def mongo_document(self, obj):
@@ -167,19 +278,40 @@ class ReleaseFileInline(admin.TabularInline):
     model = ReleaseFile
     fields = ("filename", "packagetype", "python_version", "size", "sha256", "upload_time")
     extra = 0
+    max_num = FILES_INLINE_LIMIT
+    related_name = "files"
+    summary_ordering = ("filename",)
+    summary_select_related = ()
+    formfield_overrides = HTTPS_URLS
 
 
 @admin.register(Release)
-class ReleaseAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ReleaseAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
     list_display = ("package", "version", "is_prerelease", "yanked", "created")
     list_select_related = ("package",)
     list_filter = ("yanked", PreReleaseFilter)
     search_fields = ("package__name", "version")
     autocomplete_fields = ("package",)
-    readonly_fields = ("sort_key", "is_prerelease", "updated")
+    readonly_fields = ("sort_key", "is_prerelease", "updated", "files_summary")
     inlines = (ReleaseFileInline,)
     show_full_result_count = False
     ordering = ("package__name", "-sort_key")
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "files_summary"]
+        if obj is not None and not self.inline_fits(obj, ReleaseFileInline):
+            fields.append("files_summary")
+        return fields
+
+    @admin.display(description="files")
+    def files_summary(self, obj):
+        return self.related_summary(
+            obj,
+            ReleaseFileInline,
+            filter_name="release__id__exact",
+            label=lambda file: file.filename,
+            noun="files",
+        )
 
 
 @admin.register(ReleaseFile)

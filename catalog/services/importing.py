@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.normalize import PACKAGE_EMAIL_FIELDS, normalize_email
@@ -141,6 +142,10 @@ class PackageData:
     info_yanked_reason: str
     releases: list[ReleaseData]
     last_serial: int
+    # A project document (``releases``) states the whole release list; a
+    # per-version one (``/pypi/<name>/<version>/json``, only ``urls``)
+    # describes one release and says nothing about the others.
+    full: bool = True
 
 
 def _string(
@@ -281,9 +286,12 @@ def document_validate(document: Any) -> PackageData:
         raise InvalidDocument("info.yanked", f"expected true or false, got {info_yanked!r}")
 
     raw_releases = document.get("releases")
-    if raw_releases is None:
+    full = raw_releases is not None
+    if not full:
         # The per-version endpoint has no "releases": its "urls" are that version's files.
-        raw_releases = {latest: document.get("urls") or []} if latest else {}
+        if not latest:
+            raise InvalidDocument("info.version", "a per-version document (no releases) needs it")
+        raw_releases = {latest: document.get("urls") or []}
     if not isinstance(raw_releases, dict):
         raise InvalidDocument("releases", "expected an object of version: [files]")
     releases = []
@@ -316,6 +324,7 @@ def document_validate(document: Any) -> PackageData:
         info_yanked_reason=_string(info, "yanked_reason", "info.yanked_reason", max_length=255),
         releases=releases,
         last_serial=last_serial,
+        full=full,
     )
 
 
@@ -379,6 +388,11 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
     }
     created = package is None
     changed = False
+    # A per-version document speaks for the package only when its release is
+    # the newest one; an older release's document updates that release alone.
+    describes_package = data.full or created or _is_newest(package, data.latest_version)
+    if not describes_package:
+        values = {"last_serial": max(package.last_serial, data.last_serial)}
     if created:
         times = [f.upload_time for r in data.releases for f in r.files if f.upload_time]
         package = Package(name=data.name, created=min(times) if times else timezone.now(), **values)
@@ -389,7 +403,7 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
 
     wanted = set(data.classifiers)
     current = set(package.classifiers.values_list("name", flat=True))
-    if wanted != current:
+    if describes_package and wanted != current:
         existing = {c.name: c for c in Classifier.objects.filter(name__in=wanted)}
         Classifier.objects.bulk_create(
             [Classifier(name=n) for n in wanted if n not in existing], ignore_conflicts=True
@@ -397,7 +411,10 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
         package.classifiers.set(Classifier.objects.filter(name__in=wanted))
         changed = True
 
-    releases = {r.version: r for r in Release.objects.filter(package=package)}
+    stored_releases = Release.objects.filter(package=package)
+    if not data.full:
+        stored_releases = stored_releases.filter(version__in=[r.version for r in data.releases])
+    releases = {r.version: r for r in stored_releases}
     new_releases, dirty_releases = [], []
     for release in data.releases:
         values = _release_values(data, release)
@@ -425,7 +442,14 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
         )
     by_version = {**releases, **{r.version: r for r in new_releases}}
 
-    files = {f.filename: f for f in ReleaseFile.objects.filter(release__package=package)}
+    # Only files of the releases this document describes are candidates for removal.
+    stored_files = ReleaseFile.objects.filter(release__package=package)
+    if not data.full:
+        wanted_names = [f.filename for r in data.releases for f in r.files]
+        stored_files = stored_files.filter(
+            Q(release__in=list(releases.values())) | Q(filename__in=wanted_names)
+        )
+    files = {f.filename: f for f in stored_files}
     wanted_files = {f.filename for r in data.releases for f in r.files}
     taken = set(
         ReleaseFile.objects.filter(filename__in=wanted_files - files.keys()).values_list(
@@ -477,6 +501,17 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
         package.save(update_fields=["updated"])
     status = "imported" if created else ("updated" if changed else "unchanged")
     return status, len(new_releases) + len(dirty_releases), len(new_files) + len(dirty_files)
+
+
+def _is_newest(package: Package, version: str) -> bool:
+    """Whether ``version`` sorts at or above every stored release of ``package``."""
+    newest = (
+        Release.objects.filter(package=package)
+        .order_by("-sort_key")
+        .values_list("sort_key", flat=True)
+        .first()
+    )
+    return newest is None or parse_version(version).sort_key >= newest
 
 
 # --- reading -----------------------------------------------------------------
