@@ -67,7 +67,7 @@ def test_the_package_page_summarizes_its_releases_and_links_to_them(staff_client
     assert "<strong>2000</strong> releases" in html
     assert 'name="releases-TOTAL_FORMS"' not in html  # no editable release rows
     newest = package.releases.newest_first().first()
-    assert f"newest: <a href=\"{admin_url(Release, 'change', newest.pk)}\">19.99.0</a>" in html
+    assert f'newest: <a href="{admin_url(Release, "change", newest.pk)}">19.99.0</a>' in html
     listing_url = f"{admin_url(Release)}?package__id__exact={package.pk}"
     assert f'href="{listing_url}"' in html
 
