@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.rendering import description_html_render
 from catalog.versions import canonicalize_name, parse_version
 
 Document = dict[str, Any]
@@ -39,6 +40,7 @@ PACKAGE_FIELDS = (
     "summary",
     "description",
     "description_content_type",
+    "description_html",  # rendered on write (catalog.rendering): both stores serve it
     "keywords",
     "home_page",
     "docs_url",
@@ -454,6 +456,11 @@ def document_sql_id(doc: Document) -> int | None:
 def package_fields(doc: Document) -> dict[str, Any]:
     """Model field values of a package document (relations: ``package_relations``)."""
     fields = {"name": doc.get("_id"), **{field: doc.get(field) for field in PACKAGE_FIELDS}}
+    if fields["description_html"] is None and isinstance(fields["description"], str):
+        # A document written before descriptions were rendered on write.
+        fields["description_html"] = description_html_render(
+            fields["description"], fields["description_content_type"] or ""
+        )
     problems = _checked(Package, fields)
     name = fields["name"]
     if name == "":

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
 from catalog.links import path_for
+from catalog.rendering import description_html_render
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
 NAME_MAX_LENGTH = 200
@@ -86,6 +87,9 @@ class Package(AuditedModelMixin, models.Model):
     summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
     description = models.TextField(blank=True)
     description_content_type = models.CharField(max_length=128, blank=True)
+    # The description as sanitized HTML, rendered when the package is written
+    # (catalog.rendering): pages print it and never render per request.
+    description_html = models.TextField(blank=True, editable=False)
     keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True)
     home_page = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
     docs_url = models.URLField("documentation URL", max_length=URL_MAX_LENGTH, blank=True)
@@ -124,10 +128,35 @@ class Package(AuditedModelMixin, models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.display_name:
             self.name = canonicalize_name(self.display_name)
+        update_fields = kwargs.get("update_fields")
+        source = self._description_source()
+        written = update_fields is None or bool(
+            {"description", "description_content_type"} & set(update_fields)
+        )
+        stale = source != getattr(self, "_rendered_source", None) or (
+            source is not None and source[0] and not self.description_html
+        )
+        if source is not None and written and stale:
+            self.description_html = description_html_render(*source)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "description_html"}
         super().save(*args, **kwargs)
+        self._rendered_source = source
 
     def get_absolute_url(self) -> str:
         return path_for("catalog:package", self.name)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._rendered_source = instance._description_source()
+        return instance
+
+    def _description_source(self) -> tuple[str, str] | None:
+        loaded = self.__dict__
+        if "description" not in loaded or "description_content_type" not in loaded:
+            return None  # deferred: not being written
+        return (loaded["description"], loaded["description_content_type"])
 
 
 class Maintainer(AuditedModelMixin, models.Model):

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.links import path_for
-from catalog.rendering import description_render
+from catalog.rendering import description_show
 from catalog.selectors.types import (
     SEARCH_QUERY_MAX_LENGTH,
     FileRow,
@@ -41,6 +41,8 @@ from catalog.versions import canonicalize_name
 
 SEARCH_ORDERS = {"": "Relevance", "name": "Name", "-updated": "Recently updated"}
 FILTER_MAX_LENGTH = 255
+FILTER_MAX_COUNT = 20  # classifier filters per search: each one is a subquery
+PAGE_MAX_DIGITS = 9  # no search has a billion pages; int() of 5,000 digits raises
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 SIMPLE_API_VERSION = "1.1"
@@ -202,9 +204,19 @@ def search(request: HttpRequest) -> HttpResponse:
         return bad_request(
             request, f"A filter is too long; the limit is {FILTER_MAX_LENGTH} characters.", context
         )
+    if len(classifiers) > FILTER_MAX_COUNT:
+        return bad_request(
+            request,
+            f"Too many classifier filters ({len(classifiers)}); the limit is {FILTER_MAX_COUNT}.",
+            {**context, "classifiers": classifiers[:FILTER_MAX_COUNT]},
+        )
     if any("\x00" in v for v in (text, license_name, *classifiers)):
         return bad_request(request, "The search contains a NUL character.", context)
-    if not (raw_page.isascii() and raw_page.isdigit()) or int(raw_page) < 1:
+    if (
+        not (raw_page.isascii() and raw_page.isdigit())
+        or len(raw_page) > PAGE_MAX_DIGITS
+        or int(raw_page) < 1
+    ):
         return bad_request(
             request, f"The page number {raw_page[:20]!r} is not a positive whole number.", context
         )
@@ -247,7 +259,7 @@ def _package_page(
         "package": detail,
         "release": release,
         "install": install,
-        "description": description_render(detail.description, detail.description_content_type),
+        "description": description_show(detail.description_html, detail.description),
         "classifier_groups": _grouped_classifiers(detail.classifiers),
         "canonical_url": request.build_absolute_uri(canonical_url),
         "is_default": shown == detail.default_version,

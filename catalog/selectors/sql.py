@@ -241,6 +241,7 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
         summary=package.summary,
         description=package.description,
         description_content_type=package.description_content_type,
+        description_html=package.description_html,
         keywords=package.keywords,
         home_page=package.home_page,
         docs_url=package.docs_url,
