@@ -31,7 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR = BASE_DIR / "var"
+# Where the data directory, pid file and log live (PYINDEX_MONGO_HOME: another
+# place, e.g. for a test of these commands).
+VAR = Path(os.environ.get("PYINDEX_MONGO_HOME") or BASE_DIR / "var")
 DATA_DIR = VAR / "mongo"
 PID_FILE = VAR / "mongo.pid"
 LOG_FILE = VAR / "mongo.log"

@@ -157,12 +157,21 @@ MONGODB_URI = os.environ.get("MONGODB_URI") or local_mongo.uri(BASE_DIR)
 # within a second or two with the command that starts it (manage.py), instead
 # of pymongo's 30-second server selection.
 MONGODB_LOCAL = not os.environ.get("MONGODB_URI")
+_local_timeout_ms = 1000
+if MONGODB_LOCAL and not local_mongo.listening(local_mongo.HOST, local_mongo.port(BASE_DIR)):
+    # Nothing listens (a refused connection answers at once): a command that
+    # needs MongoDB fails right away with the command that starts the server.
+    _local_timeout_ms = 100
 MONGODB_DATABASES = {
     "default": {
         "host": MONGODB_URI,
         "tz_aware": True,
         "uuidRepresentation": "standard",
-        **({"serverSelectionTimeoutMS": 1000, "connectTimeoutMS": 1000} if MONGODB_LOCAL else {}),
+        **(
+            {"serverSelectionTimeoutMS": _local_timeout_ms, "connectTimeoutMS": 1000}
+            if MONGODB_LOCAL
+            else {}
+        ),
     }
 }
 
