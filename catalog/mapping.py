@@ -157,11 +157,21 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     # package, however many releases the packages have.
     newest = Release.objects.filter(package=OuterRef("pk")).order_by("-sort_key")
     stable = newest.filter(yanked=False, is_prerelease=False)
+    # The count as a subquery too: Count("releases") would join the releases and
+    # GROUP BY, and the grouped query evaluates the default-release subqueries
+    # once per joined release row (quadratic in the release count).
+    release_count = (
+        Release.objects.filter(package=OuterRef("pk"))
+        .order_by()
+        .values("package")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     packages = list(
         Package.objects.filter(pk__in=pks)
         .select_related("license")
         .annotate(
-            num_releases=Count("releases"),
+            num_releases=Coalesce(Subquery(release_count), 0),
             latest_id=Coalesce(
                 Subquery(stable.values("pk")[:1]), Subquery(newest.values("pk")[:1])
             ),
