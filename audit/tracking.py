@@ -19,7 +19,7 @@ from typing import Any
 from django.db import models, router, transaction
 from django.db.models import Q
 
-from audit.context import is_enabled
+from audit.context import is_enabled, one_operation
 from audit.models import Operation
 from audit.recorder import EntryData, json_safe, sql_batch, sql_record
 
@@ -127,6 +127,15 @@ class AuditedModelMixin:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             return super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        if not is_enabled():
+            return super().delete(*args, **kwargs)
+        # The object and what its deletion cascades to: one correlation id.
+        with one_operation():
+            return super().delete(*args, **kwargs)
+
+    delete.alters_data = True
 
 
 class AuditedQuerySet(models.QuerySet):
@@ -269,6 +278,7 @@ class AuditedQuerySet(models.QuerySet):
         # Django sends post_delete per object (also for cascades); collect those
         # entries and write them in one insert inside the delete's transaction.
         with (
+            one_operation(),
             transaction.atomic(using=self.db, savepoint=False),
             receivers.queryset_delete(),
             sql_batch(self.db),

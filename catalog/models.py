@@ -259,6 +259,8 @@ class ReleaseFile(AuditedModelMixin, models.Model):
 
     class Meta:
         ordering = ["release_id", "filename"]
+        # The admin finds a file by its digest (a changelist search at millions of files).
+        indexes = [models.Index(fields=["sha256"], name="file_sha256")]
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="file_size_not_negative"),
         ]
