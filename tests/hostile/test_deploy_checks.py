@@ -27,7 +27,9 @@ PRODUCTION = {
 
 
 def deploy_check(**env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, **PRODUCTION, **env}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment has not.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {**inherited, **PRODUCTION, **env}
     return subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
