@@ -577,11 +577,28 @@ def _prune_sweep(spec: CollectionSpec, ctx: _Context, report: CollectionReport) 
             ]
             ops = [DeleteOne({"_id": key, "sql_id": doc["sql_id"]}) for key, doc in stale]
             if ops:
+                packages = {doc["package"] for _, doc in stale if doc.get("package")}
+                # Written ahead of the deletes: a run that stops after them still
+                # refreshes these packages (their latest release and count).
+                _packages_to_refresh(ctx, packages)
                 _write(spec, ctx, report, ops, [key for key, _ in stale])
-                touched.update(doc["package"] for _, doc in stale if doc.get("package"))
+                touched.update(packages)
+        _after_batch(spec, ctx, {"prune_position": upper})
         if upper == PK_MAX:
             return touched
         last = upper
+
+
+REFRESH_FIELD = "refresh"
+
+
+def _packages_to_refresh(ctx: _Context, names: set[str]) -> None:
+    """Keep, in the packages collection's state, the packages a pruned release changed."""
+    if ctx.dry_run or not names:
+        return
+    state_collection().update_one(
+        {"_id": "packages"}, {"$addToSet": {REFRESH_FIELD: {"$each": sorted(names)}}}, upsert=True
+    )
 
 
 # --- a whole run ---------------------------------------------------------------
@@ -660,8 +677,14 @@ def _run_collection(
     show_progress: bool,
 ) -> tuple[CollectionReport, set[str]]:
     started = time.perf_counter()
+    # Packages a pruning run (this one, or one that stopped) must refresh.
+    refresh = sorted((migration_state(spec.name) or {}).get(REFRESH_FIELD) or [])
     plan = _plan(spec, since=since, full=full, restart=restart, workers=workers)
     resumed = plan.pop("resumed")
+    refresh_pks: set[int] = set()
+    if refresh:
+        plan[REFRESH_FIELD] = refresh
+        refresh_pks = set(Package.objects.filter(name__in=refresh).values_list("pk", flat=True))
     report = CollectionReport(spec.name, mode=plan["mode"], resumed=resumed)
     if plan.get("since"):
         report.since = str(Mark.from_state(plan["since"]))
@@ -686,6 +709,9 @@ def _run_collection(
         pks = _changed_pks(spec, since_mark, extra_pks, plan.get("since_dependencies"))
         if plan.get("position") is not None:
             pks = [pk for pk in pks if pk > plan["position"]]
+        # Never skipped by a resumed position: rewriting an up-to-date package
+        # writes nothing, and a name may have been added since the position.
+        pks = sorted(set(pks) | refresh_pks)
         ctx.prune = True if prune is None else prune
         with _progress_bar(spec.name, len(pks), show_progress) as bar:
             ctx.progress = bar
@@ -710,7 +736,12 @@ def _run_collection(
                     ),
                     "include_credentials": ctx.include_credentials,
                 },
-                "$unset": {"positions": "", "position": ""},
+                "$unset": {
+                    "positions": "",
+                    "position": "",
+                    "prune_position": "",
+                    **({REFRESH_FIELD: ""} if refresh else {}),
+                },
             },
         )
         # Declared indexes, built after the bulk load (cheaper than maintaining them
