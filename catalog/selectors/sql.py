@@ -26,9 +26,15 @@ from django.db.models import (
 )
 
 from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
-from catalog.selectors.common import default_version, maintainers_sorted, search_window
+from catalog.selectors.common import (
+    default_version,
+    maintainers_sorted,
+    search_window,
+    simple_file,
+)
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
+    PUBLISHED_FIELDS,
     CatalogStats,
     FileRow,
     HomePage,
@@ -43,7 +49,6 @@ from catalog.selectors.types import (
     ReleaseRow,
     SearchPage,
     SearchQuery,
-    SimpleFile,
     SimpleProject,
     UserProfile,
 )
@@ -59,6 +64,12 @@ FILE_COLUMNS = (
     "sha256",
     "md5",
     "upload_time",
+    "blake2b_256",
+    "upload_time_iso_8601",
+    "has_sig",
+    "comment_text",
+    "yanked",
+    "yanked_reason",
 )
 
 
@@ -85,7 +96,8 @@ class Milliseconds(Func):
 
 
 def _newest(field: str, tie: str):
-    return (Milliseconds(field).desc(), tie)
+    # Unknown times (a release without files) sort last, as in MongoDB.
+    return (Milliseconds(field).desc(nulls_last=True), tie)
 
 
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
@@ -211,7 +223,10 @@ def _release_detail(package: Package, version: str) -> ReleaseDetail:
 
 
 def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
-    package = _package(name)
+    return _package_detail(_package(name), version)
+
+
+def _package_detail(package: Package, version: str | None) -> PackageDetail:
     classifiers = sorted(Classifier.objects.filter(packages=package).values_list("name", flat=True))
     maintainers = maintainers_sorted(
         MaintainerRow(username, role)
@@ -238,17 +253,17 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
     return PackageDetail(
         name=package.name,
         display_name=package.display_name,
-        summary=package.summary,
-        description=package.description,
-        description_content_type=package.description_content_type,
-        keywords=package.keywords,
-        home_page=package.home_page,
-        docs_url=package.docs_url,
+        summary=package.summary or "",
+        description=package.description or "",
+        description_content_type=package.description_content_type or "",
+        keywords=package.keywords or "",
+        home_page=package.home_page or "",
+        docs_url=package.docs_url or "",
         project_urls=dict(package.project_urls or {}),
-        author=package.author,
-        author_email=package.author_email,
-        maintainer=package.maintainer,
-        maintainer_email=package.maintainer_email,
+        author=package.author or "",
+        author_email=package.author_email or "",
+        maintainer=package.maintainer or "",
+        maintainer_email=package.maintainer_email or "",
         license=LicenseInfo(package.license.name, package.license.spdx_id)
         if package.license_id
         else None,
@@ -264,7 +279,9 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
 
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
-    detail = package_detail_get(name=name, version=version)
+    package = _package(name)
+    detail = _package_detail(package, version)
+    published = {f: getattr(package, f) for f in PUBLISHED_FIELDS}
     files: dict[str, list[FileRow]] = defaultdict(list)
     rows = (
         ReleaseFile.objects.filter(release__package__name=name)
@@ -273,7 +290,11 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     )
     for release_version, *row in rows:
         files[release_version].append(FileRow(*row))
-    return PackageJson(package=detail, files={r.version: files[r.version] for r in detail.releases})
+    return PackageJson(
+        package=detail,
+        files={r.version: files[r.version] for r in detail.releases},
+        published=published,
+    )
 
 
 def user_profile_get(*, username: str) -> UserProfile:
@@ -314,6 +335,8 @@ def simple_project_get(*, name: str) -> SimpleProject:
             "sha256",
             "requires_python",
             "release__requires_python",
+            "yanked",
+            "yanked_reason",
             "release__yanked",
             "release__yanked_reason",
             "size",
@@ -321,17 +344,16 @@ def simple_project_get(*, name: str) -> SimpleProject:
         )
     )
     files = [
-        SimpleFile(
-            filename=filename,
-            url=url,
-            sha256=sha256,
-            requires_python=own_req or release_req,
-            yanked=yanked,
-            yanked_reason=reason,
-            size=size,
-            upload_time=uploaded,
+        simple_file(
+            filename=row[0],
+            url=row[1],
+            sha256=row[2],
+            requires_python=(row[3], row[4]),
+            yanked=(row[5], row[6], row[7], row[8]),
+            size=row[9],
+            upload_time=row[10],
         )
-        for filename, url, sha256, own_req, release_req, yanked, reason, size, uploaded in rows
+        for row in rows
     ]
     return SimpleProject(name=name, last_serial=serial, versions=versions, files=files)
 
