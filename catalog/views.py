@@ -435,7 +435,10 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
             for r in reversed(detail.releases)
         }
     body["urls"] = [_file_json(f, release=release) for f in release.files] if release else []
-    body["vulnerabilities"] = published["vulnerabilities"] or []
+    # Stored with the package's info (its newest release's); for another
+    # release they are unknown: an empty list, as PyPI sends when it knows none.
+    describes_shown = release is not None and release.version == detail.default_version
+    body["vulnerabilities"] = (published["vulnerabilities"] or []) if describes_shown else []
     response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
     response["Access-Control-Allow-Origin"] = "*"
     response["X-PyPI-Last-Serial"] = str(detail.last_serial)
