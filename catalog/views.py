@@ -293,7 +293,9 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
         try:
             detail = selectors.package_detail_get(name=name, version=version)
         except NotFound as exc:
-            return not_found(request, str(exc))
+            return _equivalent_version_redirect(name, version, "catalog:release") or not_found(
+                request, str(exc)
+            )
         canonical_url = reverse("catalog:release", args=[name, version])
         return _package_page(request, detail, canonical_url=canonical_url)
 
@@ -303,6 +305,14 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
         build,
         stamp=lambda: selectors.package_stamp(name=name),
     )
+
+
+def _equivalent_version_redirect(name: str, version: str, view: str) -> HttpResponse | None:
+    """A redirect to the stored spelling of an equal PEP 440 version (2.0.0 -> 2.0), if any."""
+    stored = selectors.release_version_equivalent(name=name, version=version)
+    if stored is None or stored == version:
+        return None
+    return redirect(view, name=name, version=stored, permanent=True)
 
 
 @require_safe
@@ -386,6 +396,10 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
     try:
         data = selectors.package_json_get(name=name, version=version)
     except NotFound as exc:
+        if version is not None:
+            moved = _equivalent_version_redirect(name, version, "catalog:json_release")
+            if moved is not None:
+                return moved
         return not_found(request, str(exc))
     detail = data.package
     release = detail.release

@@ -61,3 +61,20 @@ def simple_file(
         size=size,
         upload_time=upload_time,
     )
+
+
+def license_terms(value: str) -> list[str]:
+    """What a license filter matches, case-insensitively: the value, with and without "License".
+
+    ``MIT``, ``mit license`` and ``License :: OSI Approved :: MIT License``
+    all find a package whose license is ``MIT``, ``MIT License`` or that
+    classifier; each backend compares these terms to license names, SPDX ids,
+    expressions and the ``License ::`` classifiers (whole or last part).
+    """
+    value = value.strip()
+    terms = [value]
+    if value.lower().endswith(" license"):
+        terms.append(value[: -len(" license")].strip())
+    else:
+        terms.append(value + " License")
+    return [t for t in dict.fromkeys(terms) if t]

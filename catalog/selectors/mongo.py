@@ -13,6 +13,7 @@ from typing import Any
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, release_document_id
 from catalog.selectors.common import (
     default_version,
+    license_terms,
     maintainers_sorted,
     search_window,
     simple_file,
@@ -38,7 +39,7 @@ from catalog.selectors.types import (
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name
+from catalog.versions import canonicalize_name, parse_version
 
 LIST_PROJECTION = {"display_name": 1, "summary": 1, "latest.version": 1, "created": 1, "updated": 1}
 HISTORY_PROJECTION = {
@@ -186,7 +187,24 @@ def package_search(*, query: SearchQuery) -> SearchPage:
             }
         )
     if query.license:
-        conditions.append({"license.name": query.license})
+        matches: list[dict[str, Any]] = []
+        for term in license_terms(query.license):
+            exact = {"$regex": "^" + re.escape(term) + "$", "$options": "i"}
+            below = {"$regex": "^License :: (.* :: )?" + re.escape(term) + "$", "$options": "i"}
+            matches += [
+                {"license.name": exact},
+                {"license.spdx_id": exact},
+                # One identifier of an SPDX expression ("MIT" in "MIT OR Apache-2.0").
+                {
+                    "license_expression": {
+                        "$regex": "(^|[ ()])" + re.escape(term) + "($|[ ()])",
+                        "$options": "i",
+                    }
+                },
+                {"classifiers": exact},
+                {"classifiers": below},
+            ]
+        conditions.append({"$or": matches})
     match: dict[str, Any] = {"$and": conditions} if conditions else {}
     total = _packages().count_documents(match)
     offset, limit, num_pages = search_window(total=total, page=query.page)
@@ -304,6 +322,17 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
         files={r.version: files.get(r.version, []) for r in detail.releases},
         published=published,
     )
+
+
+def release_version_equivalent(*, name: str, version: str) -> str | None:
+    """The stored spelling of a PEP 440 version equal to ``version`` (``2.0`` for ``2.0.0``)."""
+    parsed = parse_version(version)
+    if parsed.is_legacy:
+        return None
+    doc = _releases().find_one(
+        {"package": name, "sort_key": parsed.sort_key}, {"version": 1}, sort=[("sql_id", 1)]
+    )
+    return doc["version"] if doc else None
 
 
 def user_profile_get(*, username: str) -> UserProfile:

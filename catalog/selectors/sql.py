@@ -6,6 +6,7 @@ releases, files or maintainers: lists select only the columns they show.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from django.db import connection
@@ -28,6 +29,7 @@ from django.db.models import (
 from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
 from catalog.selectors.common import (
     default_version,
+    license_terms,
     maintainers_sorted,
     search_window,
     simple_file,
@@ -52,7 +54,7 @@ from catalog.selectors.types import (
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name
+from catalog.versions import canonicalize_name, parse_version
 
 FILE_COLUMNS = (
     "filename",
@@ -172,7 +174,26 @@ def package_search(*, query: SearchQuery) -> SearchPage:
             )
         )
     if query.license:
-        packages = packages.filter(license__name=query.license)
+        by_name, by_classifier = Q(), Q()
+        for term in license_terms(query.license):
+            by_name |= (
+                Q(license__name__iexact=term)
+                | Q(license__spdx_id__iexact=term)
+                # One identifier of an SPDX expression ("MIT" in "MIT OR Apache-2.0").
+                | Q(license_expression__iregex=r"(^|[ ()])" + re.escape(term) + r"($|[ ()])")
+            )
+            by_classifier |= Q(classifier__name__iexact=term) | (
+                Q(classifier__name__istartswith="License ::")
+                & Q(classifier__name__iendswith=" :: " + term)
+            )
+        packages = packages.filter(
+            by_name
+            | Exists(
+                Package.classifiers.through.objects.filter(package_id=OuterRef("pk")).filter(
+                    by_classifier
+                )
+            )
+        )
     total = packages.count()
     offset, limit, num_pages = search_window(total=total, page=query.page)
     if query.order == "name":
@@ -294,6 +315,19 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
         package=detail,
         files={r.version: files[r.version] for r in detail.releases},
         published=published,
+    )
+
+
+def release_version_equivalent(*, name: str, version: str) -> str | None:
+    """The stored spelling of a PEP 440 version equal to ``version`` (``2.0`` for ``2.0.0``)."""
+    parsed = parse_version(version)
+    if parsed.is_legacy:
+        return None
+    return (
+        Release.objects.filter(package__name=name, sort_key=parsed.sort_key)
+        .order_by("id")
+        .values_list("version", flat=True)
+        .first()
     )
 
 

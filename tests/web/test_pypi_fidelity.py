@@ -198,3 +198,42 @@ def test_migrated_to_mongodb_and_back_nothing_changes_and_both_stores_answer_ali
         mongo = client.get(url, HTTP_ACCEPT="application/vnd.pypi.simple.v1+json")
         assert mongo.content == sql[url].content, url
         assert mongo["X-PyPI-Last-Serial"] == sql[url]["X-PyPI-Last-Serial"]
+
+
+@pytest.mark.parametrize("backend_name", ["sql", "mongo"])
+def test_license_filter_is_case_insensitive_and_matches_expressions_and_classifiers(
+    client, settings, backend_name
+):
+    import re
+
+    import_documents(*PROJECTS.values())
+    if backend_name == "mongo":
+        call_command("migrate_to_mongo", stdout=StringIO())
+        settings.CATALOG_READ_BACKEND = "mongo"
+
+    def found(value: str) -> list[str]:
+        page = client.get("/search/", {"license": value}).content.decode()
+        return re.findall(r'class="package-snippet__name">([^<]+)<', page)
+
+    for value in ("BSD", "bsd", "bsd license", "License :: OSI Approved :: BSD License"):
+        assert found(value) == ["OldTimer"], value
+    for value in ("MIT", "mit", "apache-2.0", "MIT OR Apache-2.0"):
+        assert found(value) == ["modern.pkg"], value
+    assert found("GPL") == []
+
+
+@pytest.mark.parametrize("backend_name", ["sql", "mongo"])
+def test_equivalent_versions_redirect_to_the_stored_spelling(client, settings, backend_name):
+    import_documents("oldtimer.json", "modern.json")
+    if backend_name == "mongo":
+        call_command("migrate_to_mongo", stdout=StringIO())
+        settings.CATALOG_READ_BACKEND = "mongo"
+
+    response = client.get("/project/modern-pkg/2.0.0/")
+    assert (response.status_code, response["Location"]) == (301, "/project/modern-pkg/2.0/")
+    response = client.get("/pypi/modern-pkg/2.0.0/json")
+    assert (response.status_code, response["Location"]) == (301, "/pypi/modern-pkg/2.0/json")
+    response = client.get("/project/oldtimer/1.4.2.0/")
+    assert response["Location"] == "/project/oldtimer/1.4.2/"
+    assert client.get("/project/modern-pkg/2.0.1/").status_code == 404
+    assert client.get("/pypi/modern-pkg/3/json").status_code == 404
