@@ -177,6 +177,8 @@ Since = Callable[[type[Model]], QuerySet]
 def _package_dependents(changed: Since) -> set[int]:
     pks: set[int] = set()
     pks.update(changed(Release).values_list("package_id", flat=True))
+    # A file's change raises its package's last_serial (catalog.signals).
+    pks.update(changed(ReleaseFile).values_list("release__package_id", flat=True))
     pks.update(changed(Maintainer).values_list("package_id", flat=True))
     pks.update(Package.objects.filter(license__in=changed(License)).values_list("pk", flat=True))
     pks.update(
@@ -224,7 +226,7 @@ SPECS: dict[str, CollectionSpec] = {
             document=PackageDocument,
             build=lambda pks, creds: mapping.package_documents(pks),
             problems=mapping.package_problems,
-            depends_on=(Release, Maintainer, License, Classifier, User),
+            depends_on=(Release, ReleaseFile, Maintainer, License, Classifier, User),
             dependents=_package_dependents,
         ),
     )
