@@ -65,6 +65,8 @@ class PackageDocument(Document):
     maintainers = fields.ListField(fields.EmbeddedDocumentField(MaintainerEmbed))
     latest = fields.EmbeddedDocumentField(LatestReleaseEmbed, null=True)
     release_count = fields.IntField(default=0)
+    # Search terms (catalog/search.py), derived from the fields above.
+    terms = fields.ListField(fields.StringField())
     last_serial = fields.IntField(default=0)
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
@@ -80,6 +82,7 @@ class PackageDocument(Document):
         "collection": "packages",
         "indexes": [
             "-updated",
+            "terms",
             "classifiers",
             "license.name",
             "maintainers.username",

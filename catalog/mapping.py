@@ -28,6 +28,7 @@ from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from catalog import search
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.versions import canonicalize_name, parse_version
@@ -136,6 +137,13 @@ def package_document(
     ]
     doc["latest"] = latest_summary(latest)
     doc["release_count"] = release_count
+    # The same terms as the package's SearchTerm rows: both stores search alike.
+    doc["terms"] = search.package_terms(
+        name=package.name,
+        display_name=package.display_name,
+        summary=package.summary,
+        keywords=package.keywords,
+    )
     return doc
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
+from catalog import search
 from catalog.links import path_for
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
@@ -74,9 +75,45 @@ class Classifier(AuditedModelMixin, models.Model):
         return self.name.split(" :: ", 1)[0]
 
 
+# The fields a package's search terms are computed from (catalog/search.py).
+SEARCH_SOURCE_FIELDS = frozenset({"name", "display_name", "summary", "keywords"})
+
+
 class PackageQuerySet(AuditedQuerySet):
+    """Package writes that bypass ``save()`` keep the search terms current too."""
+
     def search(self, query: str) -> PackageQuerySet:
         return self.filter(Q(name__icontains=query) | Q(summary__icontains=query))
+
+    def update(self, **kwargs) -> int:
+        # bulk_update() goes through update(), one call per batch.
+        if not SEARCH_SOURCE_FIELDS & kwargs.keys():
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            search_terms_refresh(package_ids=pks, using=self.db)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            result = super().bulk_create(objs, *args, **kwargs)
+            known = [o for o in objs if o.pk is not None]
+            if len(known) == len(objs) and not kwargs.get("update_conflicts"):
+                search_terms_write(sources=_sources(known), using=self.db, replace=False)
+            else:
+                # Ignored conflicts and upserts leave some primary keys unknown.
+                names = [o.name for o in objs]
+                search_terms_refresh(
+                    package_ids=list(
+                        Package.objects.using(self.db)
+                        .filter(name__in=names)
+                        .values_list("pk", flat=True)
+                    ),
+                    using=self.db,
+                )
+        return result
 
 
 class Package(AuditedModelMixin, models.Model):
@@ -124,10 +161,33 @@ class Package(AuditedModelMixin, models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.display_name:
             self.name = canonicalize_name(self.display_name)
-        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not SEARCH_SOURCE_FIELDS & set(update_fields):
+            return super().save(*args, **kwargs)
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, **kwargs)
+            # Replace even when "adding": an instance built with a stored pk updates its row.
+            search_terms_write(sources=_sources([self]), using=using)
 
     def get_absolute_url(self) -> str:
         return path_for("catalog:package", self.name)
+
+
+class SearchTerm(models.Model):
+    """One search term of a package (catalog/search.py), derived from its row, indexed on term.
+
+    Kept by ``Package.save()`` and the package queryset's bulk writes, in the
+    same transaction as the package; not audited (it is not data anyone edits).
+    """
+
+    pk = models.CompositePrimaryKey("term", "package")
+    term = models.CharField(max_length=search.TERM_MAX_LENGTH)
+    # Its own index (the foreign key's) serves replacing a package's terms.
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return self.term
 
 
 class Maintainer(AuditedModelMixin, models.Model):
@@ -236,3 +296,44 @@ class ReleaseFile(AuditedModelMixin, models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+SearchSource = tuple[int, str, str, str, str]  # pk, name, display_name, summary, keywords
+
+
+def _sources(packages) -> list[SearchSource]:
+    return [(p.pk, p.name, p.display_name, p.summary, p.keywords) for p in packages]
+
+
+def search_terms_write(
+    *, sources: list[SearchSource], using: str = "default", replace: bool = True
+) -> int:
+    """Store the terms of these saved packages, replacing the ones they had unless told not to."""
+    if not sources:
+        return 0
+    manager = SearchTerm.objects.using(using)
+    if replace:
+        manager.filter(package_id__in=[pk for pk, *_ in sources]).delete()
+    rows = [
+        SearchTerm(term=term, package_id=pk)
+        for pk, name, display_name, summary, keywords in sources
+        for term in search.package_terms(
+            name=name, display_name=display_name, summary=summary, keywords=keywords
+        )
+    ]
+    manager.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def search_terms_refresh(*, package_ids, using: str = "default", batch_size: int = 2000) -> int:
+    """Recompute the stored terms of these packages from their rows (bulk paths, backfill)."""
+    package_ids = list(package_ids)
+    written = 0
+    for start in range(0, len(package_ids), batch_size):
+        sources = list(
+            Package.objects.using(using)
+            .filter(pk__in=package_ids[start : start + batch_size])
+            .values_list("pk", "name", "display_name", "summary", "keywords")
+        )
+        written += search_terms_write(sources=sources, using=using)
+    return written

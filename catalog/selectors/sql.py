@@ -25,10 +25,25 @@ from django.db.models import (
     When,
 )
 
-from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
-from catalog.selectors.common import default_version, maintainers_sorted, search_window
+from catalog import search
+from catalog.models import (
+    Classifier,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    SearchTerm,
+    User,
+)
+from catalog.selectors.common import (
+    default_version,
+    maintainers_sorted,
+    search_page_check,
+    search_window,
+)
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
+    SEARCH_PER_PAGE,
     CatalogStats,
     FileRow,
     HomePage,
@@ -47,7 +62,6 @@ from catalog.selectors.types import (
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name
 
 FILE_COLUMNS = (
     "filename",
@@ -140,15 +154,9 @@ def catalog_home_get() -> HomePage:
     )
 
 
-def package_search(*, query: SearchQuery) -> SearchPage:
+def _filtered(query: SearchQuery):
+    """Packages that pass the search's classifier and license filters."""
     packages = Package.objects.all()
-    canonical = canonicalize_name(query.text) if query.text else ""
-    if query.text:
-        packages = packages.filter(
-            Q(name__icontains=canonical)
-            | Q(display_name__icontains=query.text)
-            | Q(summary__icontains=query.text)
-        )
     for classifier in query.classifiers:
         # A filter matches the classifier itself and everything below it.
         packages = packages.filter(
@@ -161,19 +169,128 @@ def package_search(*, query: SearchQuery) -> SearchPage:
         )
     if query.license:
         packages = packages.filter(license__name=query.license)
+    return packages
+
+
+def package_search(*, query: SearchQuery) -> SearchPage:
+    search_page_check(query.page)
+    packages = _filtered(query)
+    terms = search.term_query(query.text) if query.text else None
+    if terms is not None:
+        return _ranked_search(query, terms, packages)
     total = packages.count()
     offset, limit, num_pages = search_window(total=total, page=query.page)
-    if query.order == "name":
-        packages = packages.order_by("name")
-    elif query.order == "-updated":
+    if query.order == "-updated":
         packages = packages.order_by(*_newest("updated", "name"))
     else:
-        exact = Case(
-            When(name=canonical, then=Value(0)), default=Value(1), output_field=IntegerField()
-        )
-        packages = packages.order_by(exact, "name")
+        packages = packages.order_by("name")
     return SearchPage(
         results=_list_items(packages[offset : offset + limit]) if total else [],
+        total=total,
+        page=query.page,
+        num_pages=num_pages,
+    )
+
+
+def _typo_names(terms: search.TermQuery) -> list[str]:
+    if not terms.typo_keys:
+        return []
+    candidates = (
+        SearchTerm.objects.filter(term__in=terms.typo_keys)
+        .order_by("package__name")
+        .values_list("package__name", flat=True)
+        .distinct()[: search.TYPO_CANDIDATES_MAX]
+    )
+    return terms.typo_names(list(candidates))
+
+
+def _placeholders(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _rank_sql(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
+    """The rank of a package from its matching term rows (catalog/search.py's rules)."""
+
+    def has(values: list[str]) -> tuple[str, list]:
+        return f"MAX(CASE WHEN t.term IN ({_placeholders(values)}) THEN 1 ELSE 0 END) = 1", values
+
+    def all_of(values: list[str]) -> tuple[str, list]:
+        # A package has at most one term per word: as a name word, or a summary word.
+        count = len(terms.stems)
+        return (
+            f"SUM(CASE WHEN t.term IN ({_placeholders(values)}) THEN 1 ELSE 0 END) = {count}",
+            values,
+        )
+
+    whens: list[tuple[int, list[tuple[str, list]]]] = [(search.RANK_EXACT, [has([terms.exact])])]
+    name_rules = [has([terms.prefix])] if terms.prefix else []
+    if terms.stems:
+        name_rules.append(all_of(terms.name_word_terms))
+    whens.append((search.RANK_NAME, name_rules))
+    if typos:
+        whens.append((search.RANK_TYPO, [has([search.EXACT + n for n in typos])]))
+    if terms.stems:
+        whens.append((search.RANK_TEXT, [all_of(terms.word_terms)]))
+    sql, params = [], []
+    for rank, rules in whens:
+        if rules:
+            sql.append(f"WHEN {' OR '.join(rule for rule, _ in rules)} THEN {rank}")
+            for _, values in rules:
+                params.extend(values)
+    return "CASE " + " ".join(sql) + " END", params
+
+
+def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> SearchPage:
+    """A text search on the SearchTerm rows: hits, their rank and the total in one statement."""
+    typos = _typo_names(terms)
+    lookup = sorted(
+        {terms.exact, *([terms.prefix] if terms.prefix else []), *terms.word_terms}
+        | {search.EXACT + n for n in typos}
+    )
+    rank, rank_params = _rank_sql(terms, typos)
+    quote = connection.ops.quote_name
+    term_table, package_table = quote(SearchTerm._meta.db_table), quote(Package._meta.db_table)
+    updated = (
+        "date_trunc('milliseconds', p.updated)"
+        if connection.vendor == "postgresql"
+        else "substr(p.updated, 1, 23)"
+    )
+    order = {
+        "name": "p.name",
+        "-updated": f"{updated} DESC, p.name",
+    }.get(query.order, f"h.rank, {updated} DESC, p.name")
+    where, where_params = "", []
+    if packages.query.where:
+        filtered, where_params = packages.order_by().values("pk").query.sql_with_params()
+        where = f" AND p.id IN ({filtered})"
+    hits = (
+        f"SELECT t.package_id, {rank} AS rank FROM {term_table} t "  # noqa: S608
+        f"WHERE t.term IN ({_placeholders(lookup)}) GROUP BY t.package_id"
+    )
+    params = [*rank_params, *lookup, *where_params]
+    body = (
+        f"FROM ({hits}) h JOIN {package_table} p ON p.id = h.package_id "
+        f"WHERE h.rank IS NOT NULL{where}"
+    )
+    offset = (query.page - 1) * SEARCH_PER_PAGE
+    with connection.cursor() as cursor:
+        # Terms and filters are parameters; only fixed SQL text is formatted in.
+        page_sql = f"SELECT h.package_id, p.name, COUNT(*) OVER () {body} ORDER BY {order}"  # noqa: S608
+        cursor.execute(page_sql + " LIMIT %s OFFSET %s", [*params, SEARCH_PER_PAGE, offset])
+        rows = cursor.fetchall()
+        if rows:
+            total = rows[0][2]
+        elif offset:
+            cursor.execute(f"SELECT COUNT(*) {body}", params)  # noqa: S608
+            total = cursor.fetchone()[0]
+        else:
+            total = 0
+    _, _, num_pages = search_window(total=total, page=query.page)
+    items = {
+        item.name: item for item in _list_items(Package.objects.filter(pk__in=[r[0] for r in rows]))
+    }
+    return SearchPage(
+        results=[items[name] for _, name, _ in rows],
         total=total,
         page=query.page,
         num_pages=num_pages,
