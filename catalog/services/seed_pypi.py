@@ -25,7 +25,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -68,6 +68,36 @@ MAX_RELEASES = 5000
 CHUNK_PROJECTS = 2000
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _Lines(io.RawIOBase):
+    """A file that ``COPY FROM STDIN`` reads while the lines are still being made.
+
+    The server parses and indexes one block while Python formats the next,
+    so the two processes share the work instead of taking turns.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        parts, length = [self._pending], len(self._pending)
+        for line in self._lines:
+            data = line.encode()
+            parts.append(data)
+            length += len(data)
+            if 0 <= size <= length:
+                break
+        block = b"".join(parts)
+        if size < 0:
+            self._pending = b""
+            return block
+        self._pending = block[size:]
+        return block[:size]
 
 
 def _same(value: Any) -> Any:
@@ -137,28 +167,36 @@ class TableWriter:
             return lambda value: r"\N" if value is None else _copy_text(value)
         return lambda value: r"\N" if value is None else str(value)
 
-    def write(self, rows: Sequence[tuple]) -> int:
-        if not rows:
-            return 0
+    def write(self, rows: Iterable[tuple]) -> int:
+        """Write ``rows`` (a sequence, or an iterator consumed as COPY reads); the count."""
+        written = 0
+
+        def counted() -> Iterator[tuple]:
+            nonlocal written
+            for row in rows:
+                written += 1
+                yield row
+
         defaults, convert = self.defaults, self._convert
         quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
         table = connection.ops.quote_name(self.table)
         with connection.cursor() as cursor:
             if self.postgres:
-                buffer = io.StringIO()
-                buffer.writelines(
+                lines = (
                     "\t".join([f(v) for f, v in zip(convert, row + defaults, strict=True)]) + "\n"
-                    for row in rows
+                    for row in counted()
                 )
-                buffer.seek(0)
-                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buffer)
+                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", _Lines(lines))
             else:
                 marks = ", ".join(["%s"] * len(self.columns))
                 cursor.executemany(
                     f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608
-                    [[f(v) for f, v in zip(convert, row + defaults, strict=True)] for row in rows],
+                    [
+                        [f(v) for f, v in zip(convert, row + defaults, strict=True)]
+                        for row in counted()
+                    ],
                 )
-        return len(rows)
+        return written
 
 
 def _next_ids(*model_list: type[models.Model]) -> dict[type[models.Model], int]:
@@ -331,18 +369,40 @@ def _users_write(rng: random.Random, writers: _Writers, user_ids: list[int], see
     return len(rows)
 
 
-def _chunk_write(
+def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **context) -> dict:
+    """One chunk of projects. Release rows stream into COPY as they are drawn; the
+    other tables' rows, collected on the way, follow (foreign keys are checked at
+    commit, so the order of the tables does not matter)."""
+    packages, links, roles, files = [], [], [], []
+    releases = writers.releases.write(
+        _release_rows(rng, indexes, packages, links, roles, files, **context)
+    )
+    writers.packages.write(packages)
+    writers.classifier_links.write(links)
+    writers.maintainers.write(roles)
+    writers.files.write(files)
+    return {
+        "packages": len(packages),
+        "releases": releases,
+        "files": len(files),
+        "maintainers": len(roles),
+    }
+
+
+def _release_rows(
     rng: random.Random,
-    writers: _Writers,
     indexes: range,
+    packages: list,
+    links: list,
+    roles: list,
+    files: list,
     *,
     names: set[str],
     ids: dict,
     user_ids: list[int],
     licenses: list[License],
     classifier_ids: dict[str, int],
-) -> dict[str, int]:
-    packages, links, roles, releases, files = [], [], [], [], []
+) -> Iterator[tuple]:
     span = (END_DATE - BASE_DATE).total_seconds()
     pythons = [f"3.{minor}" for minor in range(6, 13)]
     for index in indexes:
@@ -403,19 +463,17 @@ def _chunk_write(
             sort_key, prerelease = _version_fields(version)
             yanked = rng.random() < 0.01
             requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
-            releases.append(
-                (
-                    release_id,
-                    package_id,
-                    version,
-                    sort_key,
-                    prerelease,
-                    yanked,
-                    "Broken build" if yanked else "",
-                    requires,
-                    summary,
-                    moment,
-                )
+            yield (
+                release_id,
+                package_id,
+                version,
+                sort_key,
+                prerelease,
+                yanked,
+                "Broken build" if yanked else "",
+                requires,
+                summary,
+                moment,
             )
             # Old releases of long histories often have no files left.
             old = position < len(history) * 0.2
@@ -438,14 +496,3 @@ def _chunk_write(
                         moment,
                     )
                 )
-    writers.packages.write(packages)
-    writers.classifier_links.write(links)
-    writers.maintainers.write(roles)
-    writers.releases.write(releases)
-    writers.files.write(files)
-    return {
-        "packages": len(packages),
-        "releases": len(releases),
-        "files": len(files),
-        "maintainers": len(roles),
-    }
