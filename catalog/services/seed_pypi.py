@@ -34,7 +34,17 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.models import (
+    Classifier,
+    License,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    SearchTerm,
+    User,
+)
+from catalog.search import package_terms
 from catalog.services.seed import (
     AUDIENCES,
     BASE_DATE,
@@ -270,6 +280,7 @@ class _Writers:
                 "created",
             ],
         )
+        self.search_terms = TableWriter(SearchTerm, ["term", "package_id"])
         self.classifier_links = TableWriter(
             Package.classifiers.through, ["package_id", "classifier_id"]
         )
@@ -378,6 +389,7 @@ def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **contex
         _release_rows(rng, indexes, packages, links, roles, files, **context)
     )
     writers.packages.write(packages)
+    writers.search_terms.write(_search_term_rows(packages))
     writers.classifier_links.write(links)
     writers.maintainers.write(roles)
     writers.files.write(files)
@@ -387,6 +399,15 @@ def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **contex
         "files": len(files),
         "maintainers": len(roles),
     }
+
+
+def _search_term_rows(packages: list[tuple]) -> Iterator[tuple]:
+    """The search terms of package rows (the columns of ``_Writers.packages``)."""
+    for package_id, name, display, summary, _, _, keywords, *_ in packages:
+        for term in package_terms(
+            name=name, display_name=display, summary=summary, keywords=keywords
+        ):
+            yield term, package_id
 
 
 def _release_rows(
