@@ -23,8 +23,9 @@ A package's terms, each a prefixed string:
 Ranking, the same on both stores: the exact name first (rank 0), then names
 that start with the query or hold all its words (1), then names within one
 edit of the query (2), then packages whose name, summary or keywords hold
-all its words (3); within a rank, the most recently updated first, then by
-name.
+all its words (3); within a rank, the package added to the catalog last
+(the highest relational id, kept in documents as ``sql_id``) first: a key
+the term rows hold, so ordering a large rank needs no other table.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import snowballstemmer
+import Stemmer
 
 from catalog.versions import canonicalize_name
 
@@ -66,7 +67,7 @@ STOP_WORDS = frozenset(
 
 _WORD = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER = Stemmer.Stemmer("english")
 
 
 @lru_cache(maxsize=65536)

@@ -56,6 +56,8 @@ HISTORY_PROJECTION = {
 }
 NEWEST_FIRST = [("sort_key", -1), ("sql_id", -1)]
 RECENT_FIRST = [("updated", -1), ("_id", 1)]
+# Within a search rank: the package added last (highest relational id) first.
+NEWEST_PACKAGE_FIRST = [("sql_id", -1), ("_id", 1)]
 
 
 def _packages():
@@ -253,7 +255,7 @@ def _ranked_search(
         _, limit, num_pages = search_window(total=total, page=query.page)
         docs = []
         for part, skip, take in page_slice(counts, offset=offset, limit=limit):
-            docs.extend(_page(matches[part], RECENT_FIRST, skip, take))
+            docs.extend(_page(matches[part], NEWEST_PACKAGE_FIRST, skip, take))
     return SearchPage(
         results=[_list_item(d) for d in docs], total=total, page=query.page, num_pages=num_pages
     )

@@ -135,6 +135,25 @@ def _list_items(queryset) -> list[PackageListItem]:
     ]
 
 
+def _list_items_by_pk(pks: list[int]) -> dict[int, PackageListItem]:
+    rows = (
+        Package.objects.filter(pk__in=pks)
+        .annotate(default_version=_default_version_subquery())
+        .values_list("pk", *LIST_COLUMNS)
+    )
+    return {
+        pk: PackageListItem(
+            name=name,
+            display_name=display_name,
+            summary=summary,
+            version=version,
+            created=created,
+            updated=updated,
+        )
+        for pk, name, display_name, summary, version, created, updated in rows
+    }
+
+
 def catalog_home_get() -> HomePage:
     stats = CatalogStats(
         packages=Package.objects.count(),
@@ -204,96 +223,97 @@ def _typo_names(terms: search.TermQuery) -> list[str]:
     return terms.typo_names(list(candidates))
 
 
-def _placeholders(values: list) -> str:
-    return ", ".join(["%s"] * len(values))
+# Bits a matching term sets in a package's flags (terms are unique per package,
+# so their sum is their union).
+_EXACT, _PREFIX, _TYPO = 1, 2, 4
 
 
-def _rank_sql(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
-    """The rank of a package from its matching term rows (catalog/search.py's rules)."""
-
-    def has(values: list[str]) -> tuple[str, list]:
-        return f"MAX(CASE WHEN t.term IN ({_placeholders(values)}) THEN 1 ELSE 0 END) = 1", values
-
-    def all_of(values: list[str]) -> tuple[str, list]:
-        # A package has at most one term per word: as a name word, or a summary word.
-        count = len(terms.stems)
-        return (
-            f"SUM(CASE WHEN t.term IN ({_placeholders(values)}) THEN 1 ELSE 0 END) = {count}",
-            values,
-        )
-
-    whens: list[tuple[int, list[tuple[str, list]]]] = [(search.RANK_EXACT, [has([terms.exact])])]
-    name_rules = [has([terms.prefix])] if terms.prefix else []
-    if terms.stems:
-        name_rules.append(all_of(terms.name_word_terms))
-    whens.append((search.RANK_NAME, name_rules))
-    if typos:
-        whens.append((search.RANK_TYPO, [has([search.EXACT + n for n in typos])]))
-    if terms.stems:
-        whens.append((search.RANK_TEXT, [all_of(terms.word_terms)]))
-    sql, params = [], []
-    for rank, rules in whens:
-        if rules:
-            sql.append(f"WHEN {' OR '.join(rule for rule, _ in rules)} THEN {rank}")
-            for _, values in rules:
-                params.extend(values)
-    return "CASE " + " ".join(sql) + " END", params
+def _term_table(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
+    """The looked-up terms as rows (term, flags, name word, word) of a VALUES list."""
+    rows: dict[str, tuple[int, int, int]] = {terms.exact: (_EXACT, 0, 0)}
+    if terms.prefix:
+        rows[terms.prefix] = (_PREFIX, 0, 0)
+    for name in typos:
+        rows[search.EXACT + name] = (_TYPO, 0, 0)
+    # A package has one term per word: as a name word or as a summary word.
+    for stem in terms.stems:
+        rows[search.NAME_WORD + stem] = (0, 1, 1)
+        rows[search.TEXT_WORD + stem] = (0, 0, 1)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params = [value for term, flags in sorted(rows.items()) for value in (term, *flags)]
+    return f"(VALUES {values})", params
 
 
 def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> SearchPage:
-    """A text search on the SearchTerm rows: hits, their rank and the total in one statement."""
+    """A text search on the SearchTerm rows: hits, their rank and the total in one statement.
+
+    Term rows are grouped per package into a few integers (no text compared
+    after the index lookup); within a rank the newest package (highest id)
+    comes first, so only the page's rows are joined to their packages.
+    """
     typos = _typo_names(terms)
-    lookup = sorted(
-        {terms.exact, *([terms.prefix] if terms.prefix else []), *terms.word_terms}
-        | {search.EXACT + n for n in typos}
+    values, params = _term_table(terms, typos)
+    words = len(terms.stems)
+    rank = (
+        f"CASE WHEN h.flags & {_EXACT} = {_EXACT} THEN {search.RANK_EXACT}"
+        f" WHEN h.flags & {_PREFIX} = {_PREFIX}"
+        + (f" OR h.name_words = {words}" if words else "")
+        + f" THEN {search.RANK_NAME}"
+        f" WHEN h.flags & {_TYPO} = {_TYPO} THEN {search.RANK_TYPO}"
+        + (f" WHEN h.words = {words} THEN {search.RANK_TEXT}" if words else "")
+        + " END"
     )
-    rank, rank_params = _rank_sql(terms, typos)
     quote = connection.ops.quote_name
     term_table, package_table = quote(SearchTerm._meta.db_table), quote(Package._meta.db_table)
+    where, where_params = "", []
+    if packages.query.where:
+        filtered, where_params = packages.order_by().values("pk").query.sql_with_params()
+        where = f" WHERE h.package_id IN ({filtered})"
+    # Only integers and fixed SQL text are formatted in; terms and filters are parameters.
+    hits = (
+        f"SELECT h.package_id, {rank} AS rank FROM ("  # noqa: S608
+        f"SELECT t.package_id, SUM(q.flags) AS flags, SUM(q.name_word) AS name_words, "
+        f"SUM(q.word) AS words FROM {term_table} t "
+        f"JOIN {values} AS q (term, flags, name_word, word) ON q.term = t.term "
+        f"GROUP BY t.package_id) h{where}"
+    )
+    params += where_params
     updated = (
         "date_trunc('milliseconds', p.updated)"
         if connection.vendor == "postgresql"
         else "substr(p.updated, 1, 23)"
     )
-    order = {
-        "name": "p.name",
-        "-updated": f"{updated} DESC, p.name",
-    }.get(query.order, f"h.rank, {updated} DESC, p.name")
-    where, where_params = "", []
-    if packages.query.where:
-        filtered, where_params = packages.order_by().values("pk").query.sql_with_params()
-        where = f" AND p.id IN ({filtered})"
-    hits = (
-        f"SELECT t.package_id, {rank} AS rank FROM {term_table} t "  # noqa: S608
-        f"WHERE t.term IN ({_placeholders(lookup)}) GROUP BY t.package_id"
-    )
-    params = [*rank_params, *lookup, *where_params]
-    body = (
-        f"FROM ({hits}) h JOIN {package_table} p ON p.id = h.package_id "
-        f"WHERE h.rank IS NOT NULL{where}"
-    )
+    if query.order in ("name", "-updated"):
+        order = "p.name" if query.order == "name" else f"{updated} DESC, p.name"
+        page_sql = (
+            f"SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
+            f"JOIN {package_table} p ON p.id = r.package_id "
+            f"WHERE r.rank IS NOT NULL ORDER BY {order}"
+        )
+    else:
+        page_sql = (
+            f"SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
+            f"WHERE r.rank IS NOT NULL ORDER BY r.rank, r.package_id DESC"
+        )
     offset = (query.page - 1) * SEARCH_PER_PAGE
     with connection.cursor() as cursor:
-        # Terms and filters are parameters; only fixed SQL text is formatted in.
-        page_sql = f"SELECT h.package_id, p.name, COUNT(*) OVER () {body} ORDER BY {order}"  # noqa: S608
         cursor.execute(page_sql + " LIMIT %s OFFSET %s", [*params, SEARCH_PER_PAGE, offset])
         rows = cursor.fetchall()
         if rows:
-            total = rows[0][2]
+            total = rows[0][1]
         elif offset:
-            cursor.execute(f"SELECT COUNT(*) {body}", params)  # noqa: S608
+            cursor.execute(
+                f"SELECT COUNT(*) FROM ({hits}) r WHERE r.rank IS NOT NULL",  # noqa: S608
+                params,
+            )
             total = cursor.fetchone()[0]
         else:
             total = 0
     _, _, num_pages = search_window(total=total, page=query.page)
-    items = {
-        item.name: item for item in _list_items(Package.objects.filter(pk__in=[r[0] for r in rows]))
-    }
+    ids = [package_id for package_id, _ in rows]
+    items = _list_items_by_pk(ids)
     return SearchPage(
-        results=[items[name] for _, name, _ in rows],
-        total=total,
-        page=query.page,
-        num_pages=num_pages,
+        results=[items[i] for i in ids], total=total, page=query.page, num_pages=num_pages
     )
 
 

@@ -35,9 +35,9 @@ def search_index_rebuild(*, batch_size: int = 2000) -> SearchIndexResult:
     last = 0
     while True:
         pks = list(
-            Package.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[
-                :batch_size
-            ]
+            Package.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not pks:
             break

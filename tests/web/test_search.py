@@ -16,7 +16,8 @@ from django.test import override_settings
 from catalog.models import Classifier, Package
 from tests.web.conftest import BASE_TIME, fill_mongo
 
-# name, summary, keywords, days after BASE_TIME of its last update (newer = larger)
+# name, summary, keywords, days after BASE_TIME of its last update (newer = larger);
+# created in this order (ids ascending).
 PACKAGES = [
     ("parser", "Parse things", "", 1),
     ("parser-tools", "Helpers around it", "", 2),
@@ -26,8 +27,8 @@ PACKAGES = [
     ("requests-mock", "Mock out the network", "", 6),
     ("DjangoRestFramework", "Web APIs made easy", "", 7),
     ("confy", "Settings files", "yaml,toml", 8),
-    ("twin-b", "Identical dates", "", 9),
-    ("twin-a", "Identical dates", "", 9),
+    ("twin-a", "Identical words", "", 9),
+    ("twin-b", "Identical words", "", 2),
     ("flask-cache", "Caching for Flask", "", 10),
     ("cache-json", "Fast JSON caching", "", 11),
     ("nothing-here", "Unrelated entirely", "", 12),
@@ -58,7 +59,7 @@ def store(request, settings, search_catalog):
 
 
 def test_exact_name_then_name_prefix_and_words_then_summary_words(client, store):
-    # parser: exact; parser-tools (prefix) and fast-parser (name word) newest first;
+    # parser: exact; parser-tools (prefix) and fast-parser (name word), added last first;
     # json-kit has "parsers" in its summary.
     assert names(client.get("/search/", {"q": "parser"})) == [
         "parser",
@@ -109,8 +110,9 @@ def test_every_word_must_match(client, store):
     assert names(client.get("/search/", {"q": "caching flask"})) == ["flask-cache"]
 
 
-def test_same_rank_and_date_tie_breaks_on_name(client, store):
-    assert names(client.get("/search/", {"q": "identical"})) == ["twin-a", "twin-b"]
+def test_within_a_rank_the_package_added_last_comes_first(client, store):
+    # twin-b was added after twin-a (though updated earlier, and later by name).
+    assert names(client.get("/search/", {"q": "identical"})) == ["twin-b", "twin-a"]
 
 
 def test_common_words_alone_still_search_names(client, store):
