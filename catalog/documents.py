@@ -168,6 +168,13 @@ class UserDocument(Document):
         return self.username
 
 
+# The catalog's row counts (home page), copied from the relational counters by the
+# migration and the live sync: one document, ``_id`` COUNTERS_ID.
+COUNTERS_COLLECTION = "catalog_counters"
+COUNTERS_ID = "catalog"
+COUNTER_NAMES = ("packages", "releases", "files", "users")
+
+
 def release_document_id(package: str, version: str) -> str:
     return f"{package}=={version}"
 

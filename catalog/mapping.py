@@ -29,8 +29,17 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from catalog import search
-from catalog.documents import release_document_id
-from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.documents import COUNTER_NAMES, COUNTERS_ID, release_document_id
+from catalog.models import (
+    CatalogCounter,
+    Classifier,
+    License,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    User,
+)
 from catalog.versions import canonicalize_name, parse_version
 
 Document = dict[str, Any]
@@ -259,6 +268,15 @@ def user_document(user: User, *, include_credentials: bool = False) -> Document:
 def user_documents(pks: Sequence[int], *, include_credentials: bool = False) -> list[Document]:
     users = User.objects.filter(pk__in=pks).order_by("pk")
     return [user_document(u, include_credentials=include_credentials) for u in users]
+
+
+# --- counters ----------------------------------------------------------------
+
+
+def counters_document() -> Document:
+    """The relational row counters (kept by triggers) as one document."""
+    counts = dict(CatalogCounter.objects.values_list("name", "value"))
+    return {"_id": COUNTERS_ID, **{name: counts.get(name, 0) for name in COUNTER_NAMES}}
 
 
 # --- checksums ---------------------------------------------------------------

@@ -298,6 +298,21 @@ class ReleaseFile(AuditedModelMixin, models.Model):
         return self.filename
 
 
+class CatalogCounter(models.Model):
+    """A running count of a catalog table's rows, for the home page.
+
+    Kept by database triggers (migration 0005), so every write path counts,
+    bulk loads and ``COPY`` included: an insert or delete statement adds or
+    takes away its number of rows in the same transaction.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"
+
+
 SearchSource = tuple[int, str, str, str, str]  # pk, name, display_name, summary, keywords
 
 

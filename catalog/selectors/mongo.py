@@ -13,7 +13,15 @@ import re
 from typing import Any
 
 from catalog import search
-from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, release_document_id
+from catalog.documents import (
+    COUNTER_NAMES,
+    COUNTERS_COLLECTION,
+    COUNTERS_ID,
+    PackageDocument,
+    ReleaseDocument,
+    UserDocument,
+    release_document_id,
+)
 from catalog.selectors.common import (
     default_version,
     maintainers_sorted,
@@ -132,19 +140,30 @@ def _release_items(docs: list[dict[str, Any]]) -> list[ReleaseListItem]:
     return items
 
 
-def catalog_home_get() -> HomePage:
+def catalog_stats_get() -> CatalogStats:
+    """The counts the migration or live sync copied from the relational counters (one read).
+
+    Before any migration has written them: collection metadata for the
+    documents and a sum over the releases for the files (a scan).
+    """
+    doc = _packages().database[COUNTERS_COLLECTION].find_one({"_id": COUNTERS_ID})
+    if doc is not None:
+        return CatalogStats(**{name: doc.get(name) or 0 for name in COUNTER_NAMES})
     file_totals = list(
         _releases().aggregate(
             [{"$group": {"_id": None, "files": {"$sum": {"$size": {"$ifNull": ["$files", []]}}}}}]
         )
     )
-    # Whole-collection counts come from collection metadata (no scan on a real server).
-    stats = CatalogStats(
+    return CatalogStats(
         packages=_packages().estimated_document_count(),
         releases=_releases().estimated_document_count(),
         files=file_totals[0]["files"] if file_totals else 0,
         users=_users().estimated_document_count(),
     )
+
+
+def catalog_home_get() -> HomePage:
+    stats = catalog_stats_get()
     return HomePage(
         stats=stats,
         newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),

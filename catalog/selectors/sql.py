@@ -27,6 +27,7 @@ from django.db.models import (
 
 from catalog import search
 from catalog.models import (
+    CatalogCounter,
     Classifier,
     Maintainer,
     Package,
@@ -44,6 +45,7 @@ from catalog.selectors.common import (
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     SEARCH_PER_PAGE,
+    STAT_NAMES,
     CatalogStats,
     FileRow,
     HomePage,
@@ -154,13 +156,14 @@ def _list_items_by_pk(pks: list[int]) -> dict[int, PackageListItem]:
     }
 
 
+def catalog_stats_get() -> CatalogStats:
+    """The catalog's row counts, from the counters the database keeps (one small read)."""
+    counts = dict(CatalogCounter.objects.values_list("name", "value"))
+    return CatalogStats(**{name: counts.get(name, 0) for name in STAT_NAMES})
+
+
 def catalog_home_get() -> HomePage:
-    stats = CatalogStats(
-        packages=Package.objects.count(),
-        releases=Release.objects.count(),
-        files=ReleaseFile.objects.count(),
-        users=User.objects.count(),
-    )
+    stats = catalog_stats_get()
     newest = Release.objects.order_by(*_newest("created", "-id")).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
     )[:HOME_LIST_LENGTH]

@@ -140,6 +140,9 @@ class CatalogStats:
     users: int
 
 
+STAT_NAMES = ("packages", "releases", "files", "users")
+
+
 @dataclass(frozen=True)
 class HomePage:
     stats: CatalogStats
