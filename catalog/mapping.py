@@ -146,14 +146,18 @@ def package_document(
     ]
     doc["latest"] = latest_summary(latest)
     doc["release_count"] = release_count
-    # The same terms as the package's SearchTerm rows: both stores search alike.
-    doc["terms"] = search.package_terms(
-        name=package.name,
-        display_name=package.display_name,
-        summary=package.summary,
-        keywords=package.keywords,
-    )
+    doc["terms"] = document_terms(doc)
     return doc
+
+
+def document_terms(doc: Document) -> list[str]:
+    """A package document's search terms: the same as its row's SearchTerm rows."""
+    return search.package_terms(
+        name=str(doc.get("_id") or ""),
+        display_name=str(doc.get("display_name") or ""),
+        summary=str(doc.get("summary") or ""),
+        keywords=str(doc.get("keywords") or ""),
+    )
 
 
 def default_release(releases: Iterable[Release]) -> Release | None:
