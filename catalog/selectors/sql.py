@@ -176,18 +176,30 @@ def catalog_home_get() -> HomePage:
     )
 
 
+def _classifier_links(classifier: str):
+    # A filter matches the classifier itself and everything below it.
+    return Package.classifiers.through.objects.filter(
+        Q(classifier__name=classifier) | Q(classifier__name__startswith=classifier + " :: ")
+    )
+
+
+def _filtered_count(query: SearchQuery, packages) -> int:
+    """How many packages pass the filters: from the classifier links alone when they suffice
+    (joining each link to its package row would cost one lookup per hit)."""
+    if not query.classifiers or query.license:
+        return packages.count()
+    linked = [_classifier_links(c).values("package_id").order_by() for c in query.classifiers]
+    if len(linked) == 1:
+        return linked[0].distinct().count()
+    return linked[0].intersection(*linked[1:]).count()
+
+
 def _filtered(query: SearchQuery):
     """Packages that pass the search's classifier and license filters."""
     packages = Package.objects.all()
     for classifier in query.classifiers:
-        # A filter matches the classifier itself and everything below it.
         packages = packages.filter(
-            Exists(
-                Package.classifiers.through.objects.filter(package_id=OuterRef("pk")).filter(
-                    Q(classifier__name=classifier)
-                    | Q(classifier__name__startswith=classifier + " :: ")
-                )
-            )
+            Exists(_classifier_links(classifier).filter(package_id=OuterRef("pk")))
         )
     if query.license:
         packages = packages.filter(license__name=query.license)
@@ -200,7 +212,7 @@ def package_search(*, query: SearchQuery) -> SearchPage:
     terms = search.term_query(query.text) if query.text else None
     if terms is not None:
         return _ranked_search(query, terms, packages)
-    total = packages.count()
+    total = _filtered_count(query, packages)
     offset, limit, num_pages = search_window(total=total, page=query.page)
     if query.order == "-updated":
         packages = packages.order_by(*_newest("updated", "name"))
@@ -247,6 +259,33 @@ def _term_table(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
     return f"(VALUES {values})", params
 
 
+def _candidates(terms: search.TermQuery, typos: list[str], term_table: str) -> tuple[str, list]:
+    """With several words, only packages that can be hits are grouped.
+
+    They have a name term, or every word (the intersection of each word's
+    packages): grouping the rows of all packages having any one common word
+    would cost what the most common word costs.
+    """
+    if len(terms.stems) < 2:
+        return "", []
+    names = [
+        terms.exact,
+        *([terms.prefix] if terms.prefix else []),
+        *(search.EXACT + n for n in typos),
+    ]
+    each_word = " INTERSECT ".join(
+        f"SELECT package_id FROM {term_table} WHERE term IN (%s, %s)"  # noqa: S608
+        for _ in terms.stems
+    )
+    sql = (
+        f" WHERE t.package_id IN (SELECT package_id FROM {term_table} "  # noqa: S608
+        f"WHERE term IN ({', '.join(['%s'] * len(names))}) "
+        f"UNION SELECT package_id FROM ({each_word}) AS w)"
+    )
+    params = names + [t for s in terms.stems for t in (search.NAME_WORD + s, search.TEXT_WORD + s)]
+    return sql, params
+
+
 def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> SearchPage:
     """A text search on the SearchTerm rows: hits, their rank and the total in one statement.
 
@@ -273,14 +312,15 @@ def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> Sea
         filtered, where_params = packages.order_by().values("pk").query.sql_with_params()
         where = f" WHERE h.package_id IN ({filtered})"
     # Only integers and fixed SQL text are formatted in; terms and filters are parameters.
+    candidates, candidate_params = _candidates(terms, typos, term_table)
     hits = (
         f"SELECT h.package_id, {rank} AS rank FROM ("  # noqa: S608
         f"SELECT t.package_id, SUM(q.flags) AS flags, SUM(q.name_word) AS name_words, "
         f"SUM(q.word) AS words FROM {term_table} t "
-        f"JOIN {values} AS q (term, flags, name_word, word) ON q.term = t.term "
+        f"JOIN {values} AS q (term, flags, name_word, word) ON q.term = t.term{candidates} "
         f"GROUP BY t.package_id) h{where}"
     )
-    params += where_params
+    params += [*candidate_params, *where_params]
     updated = (
         "date_trunc('milliseconds', p.updated)"
         if connection.vendor == "postgresql"

@@ -155,6 +155,9 @@ def test_classifier_filters_can_be_picked_and_removed(client, store):
         "parser",
     ]
     assert names(client.get("/search/", {"q": "parser", "c": "Typing :: Typed"})) == ["parser"]
+    assert names(client.get("/search/", {"q": "parse things", "c": "Typing :: Typed"})) == [
+        "parser"
+    ]
 
 
 def test_edits_change_what_is_found(client, store):
