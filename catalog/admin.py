@@ -31,17 +31,24 @@ from django.urls import reverse
 from pymongo.errors import PyMongoError
 
 from audit.admin import AuditHistoryMixin  # History with diffs, restore, deleted objects
+from catalog.admin_saving import NORMALIZED_FIELDS, ChangedFieldsOnlyMixin
 from catalog.documents import PackageDocument, ReleaseDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.mongo_admin import changelist_url, document_url
 from catalog.services.migrate_verify import package_document_check
-
-# The Django admin's index links to the MongoDB document admin.
-admin.site.index_template = "catalog/admin/index.html"
+from catalog.versions import canonicalize_name
+from project.admin import EstimatedCountPaginator
 
 # A URL typed without a scheme is taken as https (Django 6.0's default; 5.2
 # still assumes http and warns).
-HTTPS_URLS = {models.URLField: {"widget": AdminURLFieldWidget, "assume_scheme": "https"}}
+HTTPS_URLS = {
+    **NORMALIZED_FIELDS,
+    models.URLField: {
+        **NORMALIZED_FIELDS[models.URLField],
+        "widget": AdminURLFieldWidget,
+        "assume_scheme": "https",
+    },
+}
 
 # How many of a package's newest releases its change page lists.
 RELEASES_SHOWN = 10
@@ -138,29 +145,37 @@ class ClassifierFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(AuditHistoryMixin, DjangoUserAdmin):
+class UserAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "date_joined")
     search_fields = ("username", "email", "first_name", "last_name")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("homepage",)}))
     formfield_overrides = HTTPS_URLS
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(License)
-class LicenseAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class LicenseAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "spdx_id")
+    formfield_overrides = HTTPS_URLS
     search_fields = ("name", "spdx_id")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(Classifier)
-class ClassifierAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ClassifierAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
+    formfield_overrides = HTTPS_URLS
     list_per_page = 200
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 class MaintainerInline(admin.TabularInline):
     model = Maintainer
+    formfield_overrides = HTTPS_URLS
     autocomplete_fields = ("user",)
     extra = 0
     max_num = MAINTAINERS_INLINE_LIMIT
@@ -168,13 +183,23 @@ class MaintainerInline(admin.TabularInline):
     summary_ordering = ("role", "user__username")
     summary_select_related = ("user",)
 
+    def get_queryset(self, request):
+        # Each row's label names its user and package: read them with the rows.
+        return super().get_queryset(request).select_related("user", "package")
+
 
 @admin.register(Package)
-class PackageAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
+class PackageAdmin(
+    AuditHistoryMixin, ChangedFieldsOnlyMixin, BoundedInlinesMixin, admin.ModelAdmin
+):
     list_display = ("display_name", "name", "summary", "license", "updated")
     list_select_related = ("license",)
     list_filter = ("license", ClassifierFilter)
-    search_fields = ("name", "display_name", "summary")
+    # The search box matches a name prefix on the unique name's index (see
+    # get_search_results); search_fields only turns the box (and autocomplete) on.
+    search_fields = ("name",)
+    search_help_text = "A package name or the start of one (any spelling: Foo_Bar = foo-bar)."
+    sortable_by = ("display_name", "name", "updated")
     readonly_fields = (
         "name",
         "created",
@@ -186,7 +211,9 @@ class PackageAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
     autocomplete_fields = ("license", "classifiers")
     inlines = (MaintainerInline,)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     formfield_overrides = HTTPS_URLS
+    derived_fields = {"display_name": ("name",)}
     fieldsets = (
         (None, {"fields": ("display_name", "name", "summary", "license", "classifiers")}),
         ("MongoDB", {"fields": ("mongo_document",)}),
@@ -208,6 +235,13 @@ class PackageAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
         ("Bookkeeping", {"fields": ("last_serial", "created", "updated")}),
     )
 
+    def get_search_results(self, request, queryset, search_term):
+        term = canonicalize_name(search_term.strip())
+        if not term:
+            return queryset, False
+        # A prefix on the canonical name: a range scan of its unique index.
+        return queryset.filter(name__startswith=term), False
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is None:
@@ -222,8 +256,8 @@ class PackageAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
     def releases_summary(self, obj):
         """Count, newest and the newest few, read-only: releases are edited on their own pages."""
         releases = [
-            (release, admin_url(Release, "change", release.pk))
-            for release in obj.releases.newest_first().only(
+            (release, admin_url(Release, "change", release["pk"]))
+            for release in obj.releases.newest_first().values(
                 "pk", "version", "is_prerelease", "yanked", "created"
             )[:RELEASES_SHOWN]
         ]
@@ -286,16 +320,39 @@ class ReleaseFileInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
+class ReleaseAdmin(
+    AuditHistoryMixin, ChangedFieldsOnlyMixin, BoundedInlinesMixin, admin.ModelAdmin
+):
     list_display = ("package", "version", "is_prerelease", "yanked", "created")
     list_select_related = ("package",)
     list_filter = ("yanked", PreReleaseFilter)
-    search_fields = ("package__name", "version")
+    search_fields = ("package__name",)
+    search_help_text = "A package name or its start, then optionally a version or its start."
     autocomplete_fields = ("package",)
     readonly_fields = ("sort_key", "is_prerelease", "updated", "files_summary")
     inlines = (ReleaseFileInline,)
     show_full_result_count = False
-    ordering = ("package__name", "-sort_key")
+    paginator = EstimatedCountPaginator
+    # The (package, sort_key) index gives this order without sorting the table;
+    # column sorts that would sort a million rows are not offered.
+    ordering = ("package_id", "-sort_key")
+    sortable_by = ()
+    formfield_overrides = HTTPS_URLS
+    derived_fields = {"version": ("sort_key", "is_prerelease")}
+    audit_parent = "package"
+    audit_label_with_parent = True
+
+    def get_search_results(self, request, queryset, search_term):
+        """``geo-cache`` or ``geo-cache 1.0``: name prefix, then version prefix (both indexed)."""
+        name, _, version = search_term.strip().partition(" ")
+        name = canonicalize_name(name)
+        if not name:
+            return queryset, False
+        # select_related: autocomplete labels a release with its package's name.
+        queryset = queryset.filter(package__name__startswith=name).select_related("package")
+        if version.strip():
+            queryset = queryset.filter(version__startswith=version.strip())
+        return queryset, False
 
     def get_fields(self, request, obj=None):
         fields = [f for f in super().get_fields(request, obj) if f != "files_summary"]
@@ -315,20 +372,37 @@ class ReleaseAdmin(AuditHistoryMixin, BoundedInlinesMixin, admin.ModelAdmin):
 
 
 @admin.register(ReleaseFile)
-class ReleaseFileAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ReleaseFileAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
     list_display = ("filename", "release", "packagetype", "size", "upload_time")
     list_select_related = ("release__package",)
     list_filter = ("packagetype",)
-    search_fields = ("filename", "sha256")
+    search_fields = ("filename",)
+    search_help_text = "The start of a file name, or a whole SHA-256 digest."
+    audit_parent = "release"
+    sortable_by = ()
     autocomplete_fields = ("release",)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     formfield_overrides = HTTPS_URLS
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if len(term) == 64 and all(c in "0123456789abcdef" for c in term.lower()):
+            return queryset.filter(sha256=term.lower()).select_related("release__package"), False
+        # File names are unique (indexed) and case-sensitive, as PyPI serves them.
+        return queryset.filter(filename__startswith=term).select_related("release__package"), False
 
 
 @admin.register(Maintainer)
-class MaintainerAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class MaintainerAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
     list_display = ("package", "user", "role", "created")
+    formfield_overrides = HTTPS_URLS
+    audit_parent = "package"
     list_select_related = ("package", "user")
     list_filter = ("role",)
     search_fields = ("package__name", "user__username")
     autocomplete_fields = ("package", "user")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator

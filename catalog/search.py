@@ -76,9 +76,9 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
-def words(text: str) -> list[str]:
-    """Lowercase words of a text, in order, without separators."""
-    return [w for w in _WORD.findall(text.lower()) if len(w) <= WORD_MAX]
+def words(text: str | None) -> list[str]:
+    """Lowercase words of a text (None: none), in order, without separators."""
+    return [w for w in _WORD.findall((text or "").lower()) if len(w) <= WORD_MAX]
 
 
 def _stems(tokens: list[str], *, drop_stop_words: bool) -> list[str]:
@@ -90,10 +90,10 @@ def _stems(tokens: list[str], *, drop_stop_words: bool) -> list[str]:
     return list(seen)
 
 
-def name_words(*, name: str, display_name: str) -> list[str]:
+def name_words(*, name: str, display_name: str | None) -> list[str]:
     """Stemmed words of a project name: ``DjangoRestFramework`` gives django, rest, framework."""
     tokens = words(name)
-    for part in _WORD.findall(display_name):
+    for part in _WORD.findall(display_name or ""):
         tokens.extend(t.lower() for t in _CAMEL.findall(part) if len(t) <= WORD_MAX)
     return _stems(tokens, drop_stop_words=False)
 
@@ -102,8 +102,13 @@ def deletions(text: str) -> set[str]:
     return {text[:i] + text[i + 1 :] for i in range(len(text))}
 
 
-def package_terms(*, name: str, display_name: str, summary: str, keywords: str) -> list[str]:
-    """Every search term of a package, sorted (the one definition both stores use)."""
+def package_terms(
+    *, name: str, display_name: str | None, summary: str | None, keywords: str | None
+) -> list[str]:
+    """Every search term of a package, sorted (the one definition both stores use).
+
+    Missing values (PyPI may publish null for a summary or keywords) have no words.
+    """
     terms = {EXACT + name}
     terms.update(
         PREFIX + name[:length] for length in range(PREFIX_MIN, min(len(name), PREFIX_MAX + 1))

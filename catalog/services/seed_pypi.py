@@ -44,6 +44,7 @@ from catalog.models import (
     SearchTerm,
     User,
 )
+from catalog.rendering import description_html_render
 from catalog.search import package_terms
 from catalog.services.seed import (
     AUDIENCES,
@@ -271,6 +272,7 @@ class _Writers:
                 "summary",
                 "description",
                 "description_content_type",
+                "description_html",
                 "keywords",
                 "home_page",
                 "project_urls",
@@ -389,7 +391,7 @@ def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **contex
         _release_rows(rng, indexes, packages, links, roles, files, **context)
     )
     writers.packages.write(packages)
-    writers.search_terms.write(_search_term_rows(packages))
+    writers.search_terms.write(_search_term_rows(writers.packages, packages))
     writers.classifier_links.write(links)
     writers.maintainers.write(roles)
     writers.files.write(files)
@@ -401,9 +403,12 @@ def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **contex
     }
 
 
-def _search_term_rows(packages: list[tuple]) -> Iterator[tuple]:
-    """The search terms of package rows (the columns of ``_Writers.packages``)."""
-    for package_id, name, display, summary, _, _, keywords, *_ in packages:
+def _search_term_rows(writer: TableWriter, packages: list[tuple]) -> Iterator[tuple]:
+    """The search terms of package rows written by ``writer``."""
+    at = {field.attname: index for index, field in enumerate(writer.fields)}
+    columns = [at[name] for name in ("id", "name", "display_name", "summary", "keywords")]
+    for row in packages:
+        package_id, name, display, summary, keywords = (row[i] for i in columns)
         for term in package_terms(
             name=name, display_name=display, summary=summary, keywords=keywords
         ):
@@ -456,6 +461,8 @@ def _release_rows(
                 summary,
                 description,
                 "text/markdown",
+                # COPY skips save(), which renders it for every other write.
+                description_html_render(description, "text/markdown"),
                 ",".join(sorted({rng.choice(WORDS_B) for _ in range(2)})),
                 f"https://example.org/{name}",
                 {"Source": f"https://example.org/{name}/src"},

@@ -167,7 +167,7 @@ def test_reindex_command_and_the_backfill_migration_rebuild_terms():
     assert out.getvalue().startswith("Indexed 5 packages: ")
 
     SearchTerm.objects.all().delete()
-    backfill = importlib.import_module("catalog.migrations.0004_search_terms").backfill
+    backfill = importlib.import_module("catalog.migrations.0007_search_terms").backfill
 
     class Editor:
         connection = connection

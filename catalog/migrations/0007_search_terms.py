@@ -34,7 +34,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_cheap_default_ordering'),
+        ('catalog', '0006_merge_0004_pypi_fidelity_0005_merge_20261129_0751'),
     ]
 
     operations = [

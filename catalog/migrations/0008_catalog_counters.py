@@ -98,7 +98,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0004_search_terms"),
+        ("catalog", "0007_search_terms"),
     ]
 
     operations = [
