@@ -274,7 +274,7 @@ _EXACT, _PREFIX, _TYPO = 1, 2, 4
 
 
 def _term_table(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
-    """The looked-up terms as rows (term, flags, name word, word) of a VALUES list."""
+    """The looked-up terms as rows (term, flags, name word, word) of a VALUES list ``q``."""
     rows: dict[str, tuple[int, int, int]] = {terms.exact: (_EXACT, 0, 0)}
     if terms.prefix:
         rows[terms.prefix] = (_PREFIX, 0, 0)
@@ -286,7 +286,8 @@ def _term_table(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
         rows[search.TEXT_WORD + stem] = (0, 0, 1)
     values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
     params = [value for term, flags in sorted(rows.items()) for value in (term, *flags)]
-    return f"(VALUES {values})", params
+    # A named CTE: SQLite has no column names for a VALUES table in FROM.
+    return f"WITH q (term, flags, name_word, word) AS (VALUES {values}) ", params
 
 
 def _candidates(terms: search.TermQuery, typos: list[str], term_table: str) -> tuple[str, list]:
@@ -347,7 +348,7 @@ def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> Sea
         f"SELECT h.package_id, {rank} AS rank FROM ("  # noqa: S608
         f"SELECT t.package_id, SUM(q.flags) AS flags, SUM(q.name_word) AS name_words, "
         f"SUM(q.word) AS words FROM {term_table} t "
-        f"JOIN {values} AS q (term, flags, name_word, word) ON q.term = t.term{candidates} "
+        f"JOIN q ON q.term = t.term{candidates} "
         f"GROUP BY t.package_id) h{where}"
     )
     params += [*candidate_params, *where_params]
@@ -359,13 +360,13 @@ def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> Sea
     if query.order in ("name", "-updated"):
         order = "p.name" if query.order == "name" else f"{updated} DESC, p.name"
         page_sql = (
-            f"SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
+            f"{values}SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
             f"JOIN {package_table} p ON p.id = r.package_id "
             f"WHERE r.rank IS NOT NULL ORDER BY {order}"
         )
     else:
         page_sql = (
-            f"SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
+            f"{values}SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
             f"WHERE r.rank IS NOT NULL ORDER BY r.rank, r.package_id DESC"
         )
     offset = (query.page - 1) * SEARCH_PER_PAGE
@@ -376,7 +377,7 @@ def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> Sea
             total = rows[0][1]
         elif offset:
             cursor.execute(
-                f"SELECT COUNT(*) FROM ({hits}) r WHERE r.rank IS NOT NULL",  # noqa: S608
+                f"{values}SELECT COUNT(*) FROM ({hits}) r WHERE r.rank IS NOT NULL",  # noqa: S608
                 params,
             )
             total = cursor.fetchone()[0]
