@@ -94,7 +94,10 @@ class PackageDocument(Document):
     meta = {
         "collection": "packages",
         "indexes": [
-            "-updated",
+            # Newest lists sort on these pairs: an index on the first key alone
+            # would still sort the whole collection to break ties.
+            {"fields": ["-updated", "+_id"], "name": "updated_newest"},
+            {"fields": ["-created", "+_id"], "name": "created_newest"},
             "terms",
             "classifiers",
             "license.name",
@@ -150,7 +153,7 @@ class ReleaseDocument(Document):
             {"fields": ["package", "-sort_key"], "name": "package_newest_first"},
             {"fields": ["package", "version"], "unique": True, "name": "package_version_unique"},
             "files.filename",
-            "-created",
+            {"fields": ["-created", "-sql_id"], "name": "created_newest"},
             "sql_id",
         ],
         "auto_create_index": False,

@@ -223,6 +223,8 @@ class Package(AuditedModelMixin, models.Model):
 
     class Meta:
         ordering = ["name"]
+        # "Newest packages" lists read the newest rows off this index.
+        indexes = [models.Index(fields=["-created"], name="package_newest_created")]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="package_name_not_empty"),
         ]
@@ -368,6 +370,8 @@ class Release(AuditedModelMixin, models.Model):
         ordering = ["package_id", "-sort_key"]
         indexes = [
             models.Index(fields=["package", "-sort_key"], name="release_newest_first"),
+            # The home page's and the feed's newest releases.
+            models.Index(fields=["-created"], name="release_newest_created"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["package", "version"], name="release_version_unique"),

@@ -115,6 +115,25 @@ def _newest(field: str, tie: str):
     return (Milliseconds(field).desc(nulls_last=True), tie)
 
 
+def _newest_first(queryset, field: str, tie: str, limit: int):
+    """The ``limit`` newest rows of ``queryset`` in ``_newest`` order, read through an index.
+
+    No index serves the millisecond expression, so ordering a whole table on it
+    sorts every row. The newest ``limit`` rows all lie at or after the
+    millisecond of the ``limit``-th newest timestamp, which the column's own
+    index finds; only those rows are then sorted on the expression.
+    """
+    edge = list(
+        queryset.filter(**{f"{field}__isnull": False})
+        .order_by(f"-{field}")
+        .values_list(field, flat=True)[limit - 1 : limit]
+    )
+    if edge:
+        floor = edge[0].replace(microsecond=edge[0].microsecond // 1000 * 1000)
+        queryset = queryset.filter(**{f"{field}__gte": floor})
+    return queryset.order_by(*_newest(field, tie))[:limit]
+
+
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
@@ -175,14 +194,11 @@ def catalog_stats_get() -> CatalogStats:
 
 def catalog_home_get() -> HomePage:
     stats = catalog_stats_get()
-    newest = Release.objects.order_by(*_newest("created", "-id")).values_list(
-        "package__name", "package__display_name", "version", "package__summary", "created"
-    )[:HOME_LIST_LENGTH]
     return HomePage(
         stats=stats,
-        newest_releases=[ReleaseListItem(*row) for row in newest],
+        newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
         updated_packages=_list_items(
-            Package.objects.order_by(*_newest("updated", "name"))[:HOME_LIST_LENGTH]
+            _newest_first(Package.objects.all(), "updated", "name", HOME_LIST_LENGTH)
         ),
     )
 
@@ -572,14 +588,14 @@ def simple_project_get(*, name: str) -> SimpleProject:
 
 
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    rows = Release.objects.order_by(*_newest("created", "-id")).values_list(
+    rows = _newest_first(Release.objects.all(), "created", "-id", limit).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
-    )[:limit]
+    )
     return [ReleaseListItem(*row) for row in rows]
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    return _list_items(Package.objects.order_by(*_newest("created", "name"))[:limit])
+    return _list_items(_newest_first(Package.objects.all(), "created", "name", limit))
 
 
 def package_releases_list(
