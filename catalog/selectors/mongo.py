@@ -10,6 +10,7 @@ the text fields.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from catalog import search
@@ -35,6 +36,7 @@ from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
     SEARCH_PER_PAGE,
+    SIMPLE_INDEX_CHUNK,
     CatalogStats,
     FileRow,
     HomePage,
@@ -50,6 +52,7 @@ from catalog.selectors.types import (
     SearchPage,
     SearchQuery,
     SimpleFile,
+    SimpleIndexStamp,
     SimpleProject,
     UserProfile,
 )
@@ -419,8 +422,21 @@ def user_profile_get(*, username: str) -> UserProfile:
     )
 
 
-def simple_index_list() -> list[str]:
-    return [d["_id"] for d in _packages().find({}, {"_id": 1}).sort("_id", 1)]
+def simple_index_names() -> Iterator[str]:
+    """Every project name in order, read in batches off the ``_id`` index."""
+    cursor = _packages().find({}, {"_id": 1}).sort("_id", 1).batch_size(SIMPLE_INDEX_CHUNK)
+    return (doc["_id"] for doc in cursor)
+
+
+def simple_index_stamp() -> SimpleIndexStamp:
+    """What changes whenever the list of names does: the count and the newest change."""
+    newest = next(
+        iter(_packages().find({}, {"updated": 1}).sort([("updated", -1), ("_id", 1)]).limit(1)),
+        None,
+    )
+    return SimpleIndexStamp(
+        count=catalog_stats_get().packages, newest=newest.get("updated") if newest else None
+    )
 
 
 def simple_project_get(*, name: str) -> SimpleProject:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.db import connection
 from django.db.models import (
@@ -49,6 +50,7 @@ from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
     SEARCH_PER_PAGE,
+    SIMPLE_INDEX_CHUNK,
     STAT_NAMES,
     CatalogStats,
     FileRow,
@@ -64,6 +66,7 @@ from catalog.selectors.types import (
     ReleaseRow,
     SearchPage,
     SearchQuery,
+    SimpleIndexStamp,
     SimpleProject,
     UserProfile,
 )
@@ -541,8 +544,19 @@ def user_profile_get(*, username: str) -> UserProfile:
     )
 
 
-def simple_index_list() -> list[str]:
-    return list(Package.objects.order_by("name").values_list("name", flat=True))
+def simple_index_names() -> Iterator[str]:
+    """Every project name in order, read in chunks (a server-side cursor on PostgreSQL)."""
+    return (
+        Package.objects.order_by("name")
+        .values_list("name", flat=True)
+        .iterator(chunk_size=SIMPLE_INDEX_CHUNK)
+    )
+
+
+def simple_index_stamp() -> SimpleIndexStamp:
+    """What changes whenever the list of names does: the count and the newest change."""
+    newest = Package.objects.order_by("-updated").values_list("updated", flat=True).first()
+    return SimpleIndexStamp(count=catalog_stats_get().packages, newest=newest)
 
 
 def simple_project_get(*, name: str) -> SimpleProject:

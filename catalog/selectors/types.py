@@ -237,6 +237,23 @@ class SimpleFile:
     upload_time: datetime | None
 
 
+# The Simple index streams its names in chunks of this many.
+SIMPLE_INDEX_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class SimpleIndexStamp:
+    """Changes whenever the Simple index does: a new, removed or renamed project."""
+
+    count: int
+    newest: datetime | None
+
+    @property
+    def etag(self) -> str:
+        newest = self.newest.isoformat(timespec="milliseconds") if self.newest else "-"
+        return f"{self.count}:{newest}"
+
+
 @dataclass(frozen=True)
 class SimpleProject:
     name: str
