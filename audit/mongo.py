@@ -176,7 +176,8 @@ class AuditedDocumentQuerySet(QuerySet):
 
     def _fetch(self, query: Mapping, keys: list[str] | None) -> dict[Any, dict]:
         projection = dict.fromkeys(keys, 1) if keys else None
-        return {d["_id"]: d for d in self._collection.find(query, projection)}
+        # In _id order: the entries of one bulk change are recorded in this order.
+        return {d["_id"]: d for d in self._collection.find(query, projection).sort("_id", 1)}
 
     def _fetch_ids(self, ids: list[Any], keys: list[str] | None) -> dict[Any, dict]:
         found: dict[Any, dict] = {}
@@ -481,6 +482,6 @@ def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> A
 def _fetch_by_ids(collection: Any, ids: list[Any]) -> dict[Any, dict]:
     found: dict[Any, dict] = {}
     for start in range(0, len(ids), _CHUNK):
-        for doc in collection.find({"_id": {"$in": ids[start : start + _CHUNK]}}):
+        for doc in collection.find({"_id": {"$in": ids[start : start + _CHUNK]}}).sort("_id", 1):
             found[doc["_id"]] = doc
     return found

@@ -61,6 +61,18 @@ class PackageDocument(Document):
     author_email = fields.StringField()
     maintainer = fields.StringField()
     maintainer_email = fields.StringField()
+    download_url = fields.StringField(null=True)
+    bugtrack_url = fields.StringField(null=True)
+    platform = fields.StringField(null=True)
+    # As published; `license` below is the display value derived from them.
+    license_text = fields.StringField(null=True)
+    license_expression = fields.StringField(null=True)
+    license_files = fields.ListField(fields.StringField(), null=True)
+    requires_dist = fields.ListField(fields.StringField(), null=True)
+    provides_extra = fields.ListField(fields.StringField(), null=True)
+    dynamic = fields.ListField(fields.StringField(), null=True)
+    classifier_order = fields.ListField(fields.StringField())
+    vulnerabilities = fields.ListField(fields.DictField())
     license = fields.EmbeddedDocumentField(LicenseEmbed, null=True)
     classifiers = fields.ListField(fields.StringField())
     maintainers = fields.ListField(fields.EmbeddedDocumentField(MaintainerEmbed))
@@ -103,7 +115,13 @@ class FileEmbed(EmbeddedDocument):
     requires_python = fields.StringField()
     sha256 = fields.StringField()
     md5 = fields.StringField()
+    blake2b_256 = fields.StringField()
     upload_time = fields.DateTimeField(null=True)
+    upload_time_iso_8601 = fields.StringField(null=True)
+    has_sig = fields.BooleanField(default=False)
+    comment_text = fields.StringField(null=True)
+    yanked = fields.BooleanField(default=False)
+    yanked_reason = fields.StringField(null=True)
 
 
 class ReleaseDocument(Document):

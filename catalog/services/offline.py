@@ -173,7 +173,12 @@ def _package_stats_plan(batch: list[Document], *, db) -> BatchPlan:
     # (package, sort_key) index; releases of packages outside the batch
     # (skipped by --where) are ignored.
     in_range = {"package": {"$gte": batch[0]["_id"], "$lte": batch[-1]["_id"]}}
-    for release in db.releases.find(in_range, _RELEASE_PROJECTION):
+    # Sorted (newest first per package, along the index): without a sort a
+    # server returns documents in whatever order it stores them.
+    releases = db.releases.find(in_range, _RELEASE_PROJECTION).sort(
+        [("package", 1), ("sort_key", -1)]
+    )
+    for release in releases:
         by_package[release["package"]].append(release)
     for doc in batch:
         changed = _changed(doc, package_stats_compute(by_package[doc["_id"]]))

@@ -511,6 +511,7 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
                 author=author.get_full_name(),
                 author_email=author.email,
                 license=licenses[license_index],
+                license_text=licenses[license_index].name,
                 created=created,
             )
         )

@@ -60,6 +60,8 @@ def release_history_items(
                 f' <time datetime="{d.year:04d}-{d.month:02d}-{d.day:02d}">'
                 f"{escape(months[d.month])} {d.day}, {d.year:04d}</time>"
             )
+        else:
+            append(' <span class="release__date">upload date unknown</span>')
         append("</a>")
         if r.yanked and r.yanked_reason:
             append(f'<p class="release__reason">Yanked: {escape(r.yanked_reason)}</p>')
