@@ -202,6 +202,18 @@ def json_strings_problem(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def record_problem(value: Any) -> str | None:
+    """Why a free-form record (a merge input) cannot be stored: depth, strings, integers."""
+    problem = depth_problem(value)
+    if problem:
+        return problem
+    found = json_strings_problem(value)
+    if found:
+        path, reason = found
+        return f"field {path!r}: {reason}"
+    return None
+
+
 # --- model field validators (admin forms, full_clean) --------------------------
 
 

@@ -43,6 +43,7 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from audit.mongo import audited_bulk_write
+from catalog.validation import record_problem
 from catalog.versions import canonicalize_name
 
 POLICIES = ("replace", "keep_existing", "merge", "fail", "newest", "priority")
@@ -614,6 +615,9 @@ def _contribution(
     doc = record.doc
     if not isinstance(doc, dict):
         return None, f"expected a JSON object, got {type(doc).__name__}"
+    problem = record_problem(doc)  # the import's rules (catalog.validation)
+    if problem:
+        return None, problem
     values = []
     for field_name in key:
         value = doc.get(field_name)
