@@ -95,6 +95,24 @@ def get_context() -> AuditContext:
     return AuditContext(ambient=True)
 
 
+@contextmanager
+def one_operation() -> Iterator[None]:
+    """Writes in this block share one correlation id, even with no explicit context.
+
+    Outside a request or command every write gets its own id; a delete that
+    cascades (a package with its releases and files) is one operation, and a
+    restore finds what it took with it by that id.
+    """
+    if _current.get() is not None:
+        yield
+        return
+    token = _current.set(replace(get_context(), ambient=False))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def _setting_enabled() -> bool:
     from django.conf import settings
 
@@ -202,6 +220,35 @@ def with_current_context(func: Callable[..., Any]) -> Callable[..., Any]:
         return captured.run(func, *args, **kwargs)
 
     return run
+
+
+def audit_context_snapshot() -> dict[str, Any]:
+    """The current context as plain values, for a worker in another process.
+
+    Threads can share a ``contextvars`` copy; a process cannot, and one started
+    with ``spawn`` would otherwise fall back to its own command actor and
+    correlation id (and record even inside ``audit_disabled()``).
+    """
+    ctx = get_context()
+    return {
+        "actor": ctx.actor,
+        "actor_id": ctx.actor_id,
+        "correlation_id": ctx.correlation_id,
+        "remote_addr": ctx.remote_addr,
+        "enabled": is_enabled(),
+        "note": ctx.note,
+    }
+
+
+@contextmanager
+def audit_context_restored(snapshot: dict[str, Any]) -> Iterator[AuditContext]:
+    """Run a block (in a worker process) under a context taken by :func:`audit_context_snapshot`."""
+    ctx = AuditContext(**snapshot)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
 
 
 def audit_thread(target: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:

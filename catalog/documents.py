@@ -52,6 +52,7 @@ class PackageDocument(Document):
     summary = fields.StringField()
     description = fields.StringField()
     description_content_type = fields.StringField()
+    description_html = fields.StringField()
     keywords = fields.StringField()
     home_page = fields.StringField()
     docs_url = fields.StringField()

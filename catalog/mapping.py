@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.rendering import description_html_render
 from catalog.validation import (
     depth_problem,
     json_strings_problem,
@@ -46,6 +47,7 @@ PACKAGE_FIELDS = (
     "summary",
     "description",
     "description_content_type",
+    "description_html",  # rendered on write (catalog.rendering): both stores serve it
     "keywords",
     "home_page",
     "docs_url",
@@ -179,11 +181,21 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     # package, however many releases the packages have.
     newest = Release.objects.filter(package=OuterRef("pk")).order_by("-sort_key")
     stable = newest.filter(yanked=False, is_prerelease=False)
+    # The count as a subquery too: Count("releases") would join the releases and
+    # GROUP BY, and the grouped query evaluates the default-release subqueries
+    # once per joined release row (quadratic in the release count).
+    release_count = (
+        Release.objects.filter(package=OuterRef("pk"))
+        .order_by()
+        .values("package")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     packages = list(
         Package.objects.filter(pk__in=pks)
         .select_related("license")
         .annotate(
-            num_releases=Count("releases"),
+            num_releases=Coalesce(Subquery(release_count), 0),
             latest_id=Coalesce(
                 Subquery(stable.values("pk")[:1]), Subquery(newest.values("pk")[:1])
             ),
@@ -504,6 +516,12 @@ def document_sql_id(doc: Document) -> int | None:
 def package_fields(doc: Document) -> dict[str, Any]:
     """Model field values of a package document (relations: ``package_relations``)."""
     fields = {"name": doc.get("_id"), **{field: doc.get(field, ABSENT) for field in PACKAGE_FIELDS}}
+    if fields["description_html"] in (None, ABSENT) and isinstance(fields["description"], str):
+        # A document written before descriptions were rendered on write.
+        content_type = fields["description_content_type"]
+        fields["description_html"] = description_html_render(
+            fields["description"], content_type if isinstance(content_type, str) else ""
+        )
     problems = _checked(Package, fields)
     name = fields["name"]
     if name == "":

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
+from catalog.links import path_for
+from catalog.rendering import description_html_render
 from catalog.validation import validate_filename, validate_name, validate_url, validate_version
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
@@ -39,7 +40,7 @@ class User(AuditedModelMixin, AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:user", args=[self.username])
+        return path_for("catalog:user", self.username)
 
 
 class License(AuditedModelMixin, models.Model):
@@ -113,6 +114,9 @@ class Package(AuditedModelMixin, models.Model):
     summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True, null=True, default="")
     description = models.TextField(blank=True, null=True, default="")
     description_content_type = models.CharField(max_length=128, blank=True, null=True, default="")
+    # The description as sanitized HTML, rendered when the package is written
+    # (catalog.rendering): pages print it and never render per request.
+    description_html = models.TextField(blank=True, editable=False)
     keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True, null=True, default="")
     home_page = models.URLField(
         max_length=URL_MAX_LENGTH, blank=True, null=True, default="", validators=[validate_url]
@@ -202,10 +206,35 @@ class Package(AuditedModelMixin, models.Model):
                 self.last_serial = max(self.last_serial, stored + 1)
                 if kwargs.get("update_fields") is not None:
                     kwargs["update_fields"] = {*kwargs["update_fields"], "last_serial"}
+        update_fields = kwargs.get("update_fields")
+        source = self._description_source()
+        written = update_fields is None or bool(
+            {"description", "description_content_type"} & set(update_fields)
+        )
+        stale = source != getattr(self, "_rendered_source", None) or (
+            source is not None and source[0] and not self.description_html
+        )
+        if source is not None and written and stale:
+            self.description_html = description_html_render(*source)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "description_html"}
         super().save(*args, **kwargs)
+        self._rendered_source = source
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:package", args=[self.name])
+        return path_for("catalog:package", self.name)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._rendered_source = instance._description_source()
+        return instance
+
+    def _description_source(self) -> tuple[str, str] | None:
+        loaded = self.__dict__
+        if "description" not in loaded or "description_content_type" not in loaded:
+            return None  # deferred: not being written
+        return (loaded["description"] or "", loaded["description_content_type"] or "")
 
     def delete(self, *args, **kwargs):
         from catalog.signals import serial_managed
@@ -292,7 +321,7 @@ class Release(AuditedModelMixin, models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:release", args=[self.package.name, self.version])
+        return path_for("catalog:release", self.package.name, self.version)
 
     def compute_version_fields(self) -> None:
         parsed = parse_version(self.version)
@@ -338,6 +367,8 @@ class ReleaseFile(AuditedModelMixin, models.Model):
 
     class Meta:
         ordering = ["release_id", "filename"]
+        # The admin finds a file by its digest (a changelist search at millions of files).
+        indexes = [models.Index(fields=["sha256"], name="file_sha256")]
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="file_size_not_negative"),
         ]

@@ -96,7 +96,29 @@ def package_links_changed(sender, instance, action: str, reverse: bool, pk_set, 
         live_sync_enqueue(packages=instance.packages.values_list("pk", flat=True))
 
 
+def rows_restored(sender, pks, **kwargs) -> None:
+    """Rows a restore of a deletion recreated in bulk (no post_save): rebuild their documents."""
+    if not live_sync_enabled() or not pks:
+        return
+    if sender is Release:
+        packages = Release.objects.filter(pk__in=pks).values_list("package_id", flat=True)
+        live_sync_enqueue(releases=pks, packages=set(packages))
+    elif sender is ReleaseFile:
+        releases = ReleaseFile.objects.filter(pk__in=pks).values_list("release_id", flat=True)
+        live_sync_enqueue(releases=set(releases))
+    elif sender is Maintainer:
+        packages = Maintainer.objects.filter(pk__in=pks).values_list("package_id", flat=True)
+        live_sync_enqueue(packages=set(packages))
+    elif sender is Package:
+        live_sync_enqueue(packages=pks)
+    elif sender is User:
+        live_sync_enqueue(users=pks)
+
+
 def connect() -> None:
+    from audit.signals import objects_restored
+
+    objects_restored.connect(rows_restored, dispatch_uid="catalog.live_sync.restored")
     receivers = [
         (package_changed, Package),
         (release_changed, Release),

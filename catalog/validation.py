@@ -18,6 +18,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from packaging.version import InvalidVersion, Version
 
+from catalog.rendering import DESCRIPTION_MAX_LENGTH as RENDER_DESCRIPTION_MAX_LENGTH
+
 # PEP 508 names: ASCII letters and digits, with ".", "_" and "-" inside.
 NAME_PATTERN = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 # The distribution file extensions PyPI accepts (warehouse's upload check).
@@ -46,10 +48,10 @@ INT64_MAX = 2**63 - 1
 MAX_DEPTH = 32
 # Any one string field. Descriptions have their own, larger bound.
 STRING_MAX_LENGTH = 65_536
-# PyPI bounds descriptions by its upload size; 99 % of its descriptions are
-# under 40,000 characters (pypi/warehouse#16358). 512 KiB keeps every real one
-# and bounds what a page renders.
-DESCRIPTION_MAX_LENGTH = 512 * 1024
+# Descriptions: catalog.rendering's bound (512 KiB). PyPI bounds them by its
+# upload size; 99 % of its descriptions are under 40,000 characters
+# (pypi/warehouse#16358).
+DESCRIPTION_MAX_LENGTH = RENDER_DESCRIPTION_MAX_LENGTH
 
 
 def text_problem(value: Any, *, max_length: int = STRING_MAX_LENGTH) -> str | None:

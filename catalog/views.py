@@ -18,16 +18,17 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponsePermanentRedirect,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
-from catalog.rendering import description_render
+from catalog.links import path_for
+from catalog.rendering import description_show
 from catalog.selectors.types import (
     SEARCH_QUERY_MAX_LENGTH,
     FileRow,
@@ -41,6 +42,8 @@ from catalog.versions import canonicalize_name
 
 SEARCH_ORDERS = {"": "Relevance", "name": "Name", "-updated": "Recently updated"}
 FILTER_MAX_LENGTH = 255
+FILTER_MAX_COUNT = 20  # classifier filters per search: each one is a subquery
+PAGE_MAX_DIGITS = 9  # no search has a billion pages; int() of 5,000 digits raises
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 SIMPLE_API_VERSION = "1.1"
@@ -208,9 +211,19 @@ def search(request: HttpRequest) -> HttpResponse:
         return bad_request(
             request, f"A filter is too long; the limit is {FILTER_MAX_LENGTH} characters.", context
         )
+    if len(classifiers) > FILTER_MAX_COUNT:
+        return bad_request(
+            request,
+            f"Too many classifier filters ({len(classifiers)}); the limit is {FILTER_MAX_COUNT}.",
+            {**context, "classifiers": classifiers[:FILTER_MAX_COUNT]},
+        )
     if any("\x00" in v for v in (text, license_name, *classifiers)):
         return bad_request(request, "The search contains a NUL character.", context)
-    if not (raw_page.isascii() and raw_page.isdigit()) or int(raw_page) < 1:
+    if (
+        not (raw_page.isascii() and raw_page.isdigit())
+        or len(raw_page) > PAGE_MAX_DIGITS
+        or int(raw_page) < 1
+    ):
         return bad_request(
             request, f"The page number {raw_page[:20]!r} is not a positive whole number.", context
         )
@@ -253,7 +266,7 @@ def _package_page(
         "package": detail,
         "release": release,
         "install": install,
-        "description": description_render(detail.description, detail.description_content_type),
+        "description": description_show(detail.description_html, detail.description),
         "classifier_groups": _grouped_classifiers(detail.classifiers),
         "canonical_url": request.build_absolute_uri(canonical_url),
         "is_default": shown == detail.default_version,
@@ -274,7 +287,7 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
             detail = selectors.package_detail_get(name=name)
         except NotFound as exc:
             return not_found(request, str(exc))
-        canonical_url = reverse("catalog:package", args=[name])
+        canonical_url = path_for("catalog:package", name)
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
@@ -296,7 +309,7 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
             return _equivalent_version_redirect(name, version, "catalog:release") or not_found(
                 request, str(exc)
             )
-        canonical_url = reverse("catalog:release", args=[name, version])
+        canonical_url = path_for("catalog:release", name, version)
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
@@ -312,7 +325,7 @@ def _equivalent_version_redirect(name: str, version: str, view: str) -> HttpResp
     stored = selectors.release_version_equivalent(name=name, version=version)
     if stored is None or stored == version:
         return None
-    return redirect(view, name=name, version=stored, permanent=True)
+    return HttpResponsePermanentRedirect(path_for(view, name, stored))
 
 
 @require_safe
@@ -403,7 +416,7 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
         return not_found(request, str(exc))
     detail = data.package
     release = detail.release
-    package_url = request.build_absolute_uri(reverse("catalog:package", args=[name]))
+    package_url = request.build_absolute_uri(path_for("catalog:package", name))
     published = data.published
     info = {
         "author": published["author"],
@@ -430,7 +443,7 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
         "project_urls": published["project_urls"],
         "provides_extra": published["provides_extra"],
         "release_url": request.build_absolute_uri(
-            reverse("catalog:release", args=[name, release.version])
+            path_for("catalog:release", name, release.version)
         )
         if release
         else None,

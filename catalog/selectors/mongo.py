@@ -280,6 +280,7 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
         summary=doc.get("summary") or "",
         description=doc.get("description") or "",
         description_content_type=doc.get("description_content_type") or "",
+        description_html=doc.get("description_html") or "",
         keywords=doc.get("keywords") or "",
         home_page=doc.get("home_page") or "",
         docs_url=doc.get("docs_url") or "",

@@ -277,6 +277,7 @@ def _package_detail(package: Package, version: str | None) -> PackageDetail:
         summary=package.summary or "",
         description=package.description or "",
         description_content_type=package.description_content_type or "",
+        description_html=package.description_html,
         keywords=package.keywords or "",
         home_page=package.home_page or "",
         docs_url=package.docs_url or "",

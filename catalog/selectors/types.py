@@ -85,6 +85,8 @@ class PackageDetail:
     summary: str
     description: str
     description_content_type: str
+    # Sanitized HTML rendered when the package was written (catalog.rendering).
+    description_html: str
     keywords: str
     home_page: str
     docs_url: str

@@ -168,19 +168,20 @@ def _releases(package, count: int, start: int = 0) -> list[Release]:
 
 
 def test_bulk_writes_cost_a_constant_number_of_queries(package):
-    # 90 rows: below Django's own 100-row delete chunks, so any growth would be ours.
+    # 60 rows: within one of Django's own batches on every backend (SQLite's bound
+    # on query parameters, the 100-row delete chunks), so any growth would be ours.
     small = _count_queries(lambda: Release.objects.bulk_create(_releases(package, 3)))
-    large = _count_queries(lambda: Release.objects.bulk_create(_releases(package, 90, 100)))
+    large = _count_queries(lambda: Release.objects.bulk_create(_releases(package, 60, 100)))
     assert small == large
 
     created = sql_entries(model="catalog.release", operation="bulk_create")
-    assert len(created) == 93
+    assert len(created) == 63
     assert created[0].changes["version"] == [None, "0.0"]
 
     small = _count_queries(lambda: Release.objects.filter(version="0.0").update(comment="x"))
     large = _count_queries(lambda: Release.objects.filter(sort_key__gt="").update(comment="y"))
     assert small == large
-    assert len(sql_entries(operation="bulk_update")) == 1 + 93
+    assert len(sql_entries(operation="bulk_update")) == 1 + 63
 
     def bulk_update(count: int):
         items = list(Release.objects.order_by("pk")[:count])
@@ -188,12 +189,12 @@ def test_bulk_writes_cost_a_constant_number_of_queries(package):
             r.summary = f"s{count}"
         return lambda: Release.objects.bulk_update(items, ["summary"])
 
-    assert _count_queries(bulk_update(2)) == _count_queries(bulk_update(90))
+    assert _count_queries(bulk_update(2)) == _count_queries(bulk_update(60))
 
     small = _count_queries(lambda: Release.objects.filter(version="0.0").delete())
     large = _count_queries(lambda: Release.objects.filter(sort_key__gt="").delete())
     assert small == large
-    assert len(sql_entries(operation="bulk_delete")) == 93
+    assert len(sql_entries(operation="bulk_delete")) == 63
 
 
 def test_bulk_update_records_only_changed_objects(package, releases):
