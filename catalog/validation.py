@@ -178,8 +178,11 @@ def depth_problem(value: Any, *, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
-def json_strings_problem(value: Any) -> tuple[str, str] | None:
-    """(path, reason) of the first unstorable string (key or value) inside JSON data."""
+def json_strings_problem(value: Any, *, integers: bool = True) -> tuple[str, str] | None:
+    """(path, reason) of the first unstorable string (key or value) inside JSON data.
+
+    With ``integers``, an integer outside 64 bits is one too.
+    """
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, path = stack.pop()
@@ -196,7 +199,8 @@ def json_strings_problem(value: Any) -> tuple[str, str] | None:
             if problem:
                 return path, problem
         elif (
-            isinstance(item, int)
+            integers
+            and isinstance(item, int)
             and not isinstance(item, bool)
             and not -INT64_MAX - 1 <= item <= INT64_MAX
         ):
@@ -209,7 +213,8 @@ def record_problem(value: Any) -> str | None:
     problem = depth_problem(value)
     if problem:
         return problem
-    found = json_strings_problem(value)
+    # Integers beyond 64 bits: merge_sources itself reports what MongoDB cannot hold.
+    found = json_strings_problem(value, integers=False)
     if found:
         path, reason = found
         return f"field {path!r}: {reason}"

@@ -128,7 +128,8 @@ def test_an_object_from_before_auditing_reverts_to_its_state_before_its_first_ch
         response.content.decode()
     )
     [revert] = sql_entries(note=f"revert of entry #{first.pk}")
-    assert revert.changes == {"summary": ["second edit", "as seeded"]}
+    # The serial is never lowered by a revert: it goes up like on any change.
+    assert revert.changes == {"summary": ["second edit", "as seeded"], "last_serial": [2, 3]}
 
     # "Restore this state" of the first change: its New side.
     staff_client.post(f"{history_url(package)}{first.pk}/restore/")
@@ -165,6 +166,7 @@ def test_a_deleted_release_comes_back_with_its_files_in_one_operation(staff_clie
     ]
     restore_entries = sql_entries(note=f"restore of deleted entry #{deleted.pk}")
     assert sorted(e.model for e in restore_entries) == [
+        "catalog.package",  # its last_serial goes up with the restored release
         "catalog.release",
         "catalog.releasefile",
         "catalog.releasefile",
