@@ -205,3 +205,11 @@ def test_the_audit_entry_detail_shows_changes_as_a_table(staff_client, package):
     assert '<th scope="row">description</th>' in page
     assert ("word " * 400).strip() in page  # whole, wrapped by CSS, not cut
     assert "audit/history.css" in page
+
+
+def test_audit_entries_filter_by_model_without_reading_them_all(staff_client, package, releases):
+    page = staff_client.get("/admin/audit/auditentry/?model=catalog.release").content.decode()
+
+    assert "catalog.release" in page
+    assert page.count('<td class="field-model">catalog.package</td>') == 0
+    assert page.count('<td class="field-model">catalog.release</td>') == 3
