@@ -222,6 +222,35 @@ def with_current_context(func: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def audit_context_snapshot() -> dict[str, Any]:
+    """The current context as plain values, for a worker in another process.
+
+    Threads can share a ``contextvars`` copy; a process cannot, and one started
+    with ``spawn`` would otherwise fall back to its own command actor and
+    correlation id (and record even inside ``audit_disabled()``).
+    """
+    ctx = get_context()
+    return {
+        "actor": ctx.actor,
+        "actor_id": ctx.actor_id,
+        "correlation_id": ctx.correlation_id,
+        "remote_addr": ctx.remote_addr,
+        "enabled": is_enabled(),
+        "note": ctx.note,
+    }
+
+
+@contextmanager
+def audit_context_restored(snapshot: dict[str, Any]) -> Iterator[AuditContext]:
+    """Run a block (in a worker process) under a context taken by :func:`audit_context_snapshot`."""
+    ctx = AuditContext(**snapshot)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
 def audit_thread(target: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread:
     """A thread that records its writes with the starting code's actor and correlation id."""
     return threading.Thread(target=with_current_context(target), args=args, kwargs=kwargs)

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.db import models, transaction
 
 from audit.context import audit_context
-from audit.models import AuditEntry, Operation
+from audit.models import AuditChainTip, AuditEntry, Operation
 from audit.recorder import (
     GENESIS_HASH,
     MONGO_CHAIN,
@@ -366,17 +366,75 @@ def _mongo_anchor() -> str | None:
 
 
 def audit_chain_verify(*, stores: Iterable[str] = (SQL_STORE, MONGO_STORE)) -> ChainReport:
-    """Walk each store's chain in order; report the first broken link of each."""
+    """Walk each store's chain in order; report the first broken link of each.
+
+    A chain whose newest entries were removed still links up: its end is
+    compared with the tip kept beside it (``AuditChainTip`` for the relational
+    chain, the ``audit_chain`` document for MongoDB), which every append moves.
+    """
     report = ChainReport()
     for store in stores:
-        rows, anchor = (
-            (_sql_rows(), _sql_anchor()) if store == SQL_STORE else (_mongo_rows(), _mongo_anchor())
+        last: dict[str, Any] = {}
+        rows, anchor, tip = (
+            (_sql_rows(), _sql_anchor(), _sql_tip())
+            if store == SQL_STORE
+            else (_mongo_rows(), _mongo_anchor(), _mongo_tip_kept())
         )
-        checked, broken = _walk(rows, store, anchor)
+        checked, broken = _walk(_noting_last(rows, last), store, anchor)
         report.checked[store] = checked
+        if broken is None:
+            broken = _tip_mismatch(store, tip, last)
         if broken:
             report.broken.append(broken)
     return report
+
+
+def _noting_last(
+    rows: Iterable[Mapping[str, Any]], last: dict[str, Any]
+) -> Iterator[Mapping[str, Any]]:
+    for row in rows:
+        last["id"], last["hash"] = row["id"], row["hash"]
+        yield row
+
+
+def _sql_tip() -> tuple[int, str] | None:
+    tip = AuditChainTip.objects.filter(store=SQL_STORE).values_list("entry_id", "hash").first()
+    return (tip[0], tip[1]) if tip else None
+
+
+def _mongo_tip_kept() -> tuple[int, str] | None:
+    head = mongo_db()[MONGO_CHAIN].find_one({"_id": MONGO_STORE})
+    return (head["seq"], head["hash"]) if head else None
+
+
+def _tip_mismatch(
+    store: str, tip: tuple[int, str] | None, last: Mapping[str, Any]
+) -> BrokenLink | None:
+    if tip is None:
+        if last:
+            return BrokenLink(
+                store,
+                last["id"],
+                "the chain tip is missing (it was removed; every append writes it)",
+            )
+        return None
+    entry_id, tip_hash = tip
+    if not last:
+        return BrokenLink(
+            store,
+            entry_id,
+            f"the chain tip names entry #{entry_id} but no entry is stored (entries were removed)",
+        )
+    if last["id"] == entry_id and last["hash"] == tip_hash:
+        return None
+    if last["id"] < entry_id:
+        reason = (
+            f"the chain ends at entry #{last['id']} but its tip names entry #{entry_id}: "
+            "the newest entries were removed (or a writer crashed after claiming them)"
+        )
+    else:
+        reason = f"the chain's last entry does not match its tip (entry #{entry_id}, hash)"
+    return BrokenLink(store, last["id"], reason)
 
 
 # --- retention ----------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from audit.recorder import EntryData, json_safe, sql_batch, sql_record
 
 MISSING = object()
 # Fields whose changes are noise (set on every login) or secrets.
-IGNORED_FIELDS = frozenset({"last_login"})
+# A package's description_html is derived from its description (rendered on save).
+IGNORED_FIELDS = frozenset({"last_login", "description_html"})
 REDACTED_FIELDS = frozenset({"password"})
 REDACTED = "<redacted>"
 _CHUNK = 2000

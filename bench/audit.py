@@ -1,7 +1,8 @@
 """Benchmark: the cost of auditing, measured side by side in one run.
 
 For each store (PostgreSQL, or the relational database of DATABASE_URL when
-it is set, and MongoDB from MONGODB_URI) it times single-object saves, updates and deletes, and bulk
+it is set, and MongoDB: MONGODB_URI's server, else a SecantusDB server
+started for the bench) it times single-object saves, updates and deletes, and bulk
 creates, queryset updates, bulk updates and queryset deletes, with auditing
 off (``audit_disabled()``: the plain ORM / MongoEngine path) and on, and
 prints operations per second and the on/off ratio. Next to each ratio it
@@ -48,6 +49,15 @@ os.environ.setdefault(
 # The live sync rebuilds documents after every relational commit; its cost is
 # the same with auditing on or off and would drown what is measured here.
 os.environ.setdefault("CATALOG_LIVE_SYNC", "0")
+if not os.environ.get("MONGODB_URI"):
+    # A throwaway local server of its own (secantusd-py), stopped at exit.
+    import atexit
+
+    from project.local_mongo import private_server
+
+    _server = private_server()
+    os.environ["MONGODB_URI"] = _server.__enter__() + "pyindex_bench_audit"
+    atexit.register(_server.__exit__, None, None, None)
 
 import django  # noqa: E402
 
@@ -511,7 +521,7 @@ def run(*, single: int, mongo_single_n: int, batch: int, batches: int) -> BenchR
             measures.append(Measure(store, kind, op, objects, off, on, floor))
     return BenchResult(
         database=connection.vendor,
-        mongodb="embedded (mongomock)" if settings.MONGODB_EMBEDDED else "server",
+        mongodb=settings.MONGODB_URI,
         measures=measures,
         queries=query_counts(max(batch // 20, 10), batch),
     )

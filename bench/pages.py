@@ -12,9 +12,10 @@ as a ratio of the ceiling measured in the same run.
 
 The database is DATABASE_URL (default: SQLite under var/). It is migrated and
 seeded with seed_catalog when empty; the two measured packages (bench-thirty,
-bench-thousand) are added when missing. In mongo mode the embedded MongoDB
-store (mongomock) is filled from SQL in the gunicorn master before the
-workers fork, through catalog.mapping, so every worker reads a full copy.
+bench-thousand) are added when missing. MongoDB is MONGODB_URI's server, by
+default a SecantusDB server the bench starts for itself (secantusd-py on a
+free port, throwaway storage); before the mongo-mode runs the catalog is
+copied into it through catalog.mapping (database pyindex_bench_pages).
 """
 
 from __future__ import annotations
@@ -204,21 +205,10 @@ def mongo_fill(batch: int = 2000) -> int:
             if docs:
                 collection.insert_many(docs, ordered=False)
                 written += len(docs)
+    from catalog.documents import ensure_indexes
+
+    ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
     return written
-
-
-def wsgi_app():
-    """gunicorn's application factory: Django, plus a filled store in mongo mode."""
-    from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
-    from django.db import connections
-
-    application = get_wsgi_application()
-    if settings.CATALOG_READ_BACKEND == "mongo" and settings.MONGODB_EMBEDDED:
-        mongo_fill()
-        # Workers fork from here: none of them may share the master's connection.
-        connections.close_all()
-    return application
 
 
 def _free_port() -> int:
@@ -235,8 +225,7 @@ def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subp
         "DATABASE_URL": database_url,
         "CATALOG_READ_BACKEND": backend,
         # The bench serves a fixed catalog: no live sync work during the runs,
-        # and cached lists outlive a run (a cold list on the embedded MongoDB
-        # store scans whole collections in Python, for seconds).
+        # and cached lists outlive a run.
         "CATALOG_LIVE_SYNC": "0",
         "CATALOG_LIST_CACHE_SECONDS": "600",
     }
@@ -253,11 +242,9 @@ def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subp
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
-        # A cold page on the embedded MongoDB store can take longer than the
-        # default 30 s worker timeout on a big catalog.
         "--timeout",
         "600",
-        "pages:wsgi_app()",
+        "project.wsgi:application",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -306,7 +293,7 @@ def _ms(value: str) -> float:
 def wrk_run(wrk: str, url: str, *, seconds: int, connections: int) -> tuple[float, float, float]:
     """(requests per second, p50 ms, p99 ms) for ``url``."""
     # A warm-up so the first requests (template loading, cold caches) do not count;
-    # long timeouts, since a cold page on the embedded MongoDB store scans in Python.
+    # long timeouts for a cold page on a loaded machine.
     for _ in range(60):
         warm = subprocess.run(
             [wrk, "-t1", "-c4", "-d2s", "--timeout", "60s", "--latency", url],
@@ -351,6 +338,12 @@ def pages_bench(
     targets = {f"/project/{THIRTY}/": TARGETS[THIRTY], f"/project/{THOUSAND}/": TARGETS[THOUSAND]}
     measurements: list[Measurement] = []
     for backend in ("sql", "mongo"):
+        if backend == "mongo":
+            _django_setup(database_url)
+            from django.db import connections
+
+            print(f"==> copied {mongo_fill()} documents into MongoDB", file=sys.stderr)
+            connections.close_all()
         server, base = server_start(backend=backend, database_url=database_url, workers=workers)
         try:
             results = [
@@ -398,13 +391,21 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     (ROOT / "var").mkdir(exist_ok=True)
-    sizes, measurements = pages_bench(
-        database_url=args.database_url,
-        packages=args.packages,
-        seconds=args.seconds,
-        workers=args.workers,
-        connections=args.connections,
-    )
+    options = {
+        "database_url": args.database_url,
+        "packages": args.packages,
+        "seconds": args.seconds,
+        "workers": args.workers,
+        "connections": args.connections,
+    }
+    if os.environ.get("MONGODB_URI"):
+        sizes, measurements = pages_bench(**options)
+    else:
+        from project.local_mongo import private_server
+
+        with private_server() as base:
+            os.environ["MONGODB_URI"] = base + "pyindex_bench_pages"
+            sizes, measurements = pages_bench(**options)
     failed = [m for m in measurements if m.meets_target is False]
     if args.json:
         print(

@@ -1,9 +1,17 @@
 """Settings, read from the environment (twelve-factor).
 
 Every variable has a default that runs on a fresh machine with nothing
-installed: SQLite under var/ and the in-process MongoDB store (mongomock).
-Production sets DATABASE_URL, MONGODB_URI, SECRET_KEY, ALLOWED_HOSTS and
-leaves DEBUG off.
+installed: SQLite under var/ and this checkout's local MongoDB-compatible server
+(SecantusDB, data under var/mongo/, started by ``scripts/mongo start`` or
+``scripts/run``). Production sets DATABASE_URL, MONGODB_URI, SECRET_KEY,
+ALLOWED_HOSTS and leaves DEBUG off.
+
+Set-up (``scripts/run``, ``scripts/test``) writes a gitignored ``.env`` with a
+generated SECRET_KEY (and DEBUG=1 for the development server), so every
+``manage.py`` command runs on a fresh clone without exporting anything. The
+environment wins over the file; ``PYINDEX_ENV_FILE`` names another file (empty:
+none). Production has no ``.env``: with DEBUG off and no SECRET_KEY it refuses
+to start.
 """
 
 import os
@@ -12,7 +20,30 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from project import local_mongo
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_env_file(path: Path) -> None:
+    """KEY=VALUE lines (``#`` comments, optional quotes) into os.environ, unless set there."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=", 1))
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key.removeprefix("export ").strip(), value)
+
+
+_ENV_FILE = os.environ.get("PYINDEX_ENV_FILE", str(BASE_DIR / ".env"))
+if _ENV_FILE:
+    _read_env_file(Path(_ENV_FILE))
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -50,7 +81,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, right after security
     "project.csp.ContentSecurityPolicyMiddleware",
+    "project.input_guard.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,43 +134,57 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "static")
+# WhiteNoise serves the collected files (hashed names, gzip and Brotli copies,
+# cached for ever) from the application server; with DEBUG on, runserver serves
+# them from the apps as usual. Set-up runs collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- MongoDB -----------------------------------------------------------------
-# One URI selects the store. mongomock:// is the in-process embedded store (the
-# default, and what the tests use, since no MongoDB server can run here); any
-# mongodb:// or mongodb+srv:// URI is a real server. All MongoDB code goes
-# through the connection django-mongoengine registers from this setting.
-MONGODB_URI = os.environ.get("MONGODB_URI") or "mongomock://localhost/pyindex"
-MONGODB_EMBEDDED = MONGODB_URI.startswith("mongomock://")
-
-
-def _mongodb_database(uri: str) -> dict:
-    if uri.startswith("mongomock://"):
-        from project.embedded_mongo import client_class
-
-        # mongomock understands a mongodb:// URI; the scheme only selects the client.
-        return {
-            "host": "mongodb://" + uri.removeprefix("mongomock://"),
-            "mongo_client_class": client_class(),
-            "tz_aware": True,
-            "uuidRepresentation": "standard",
-        }
-    return {"host": uri, "tz_aware": True, "uuidRepresentation": "standard"}
-
-
-MONGODB_DATABASES = {"default": _mongodb_database(MONGODB_URI)}
+# Always a server. By default this checkout's local one (project/local_mongo.py:
+# SecantusDB on a port derived from the checkout's path, data under var/mongo/);
+# production sets a mongodb:// URI (a replica set) and nothing else changes.
+MONGODB_URI = os.environ.get("MONGODB_URI") or local_mongo.uri(BASE_DIR)
+# True when the URI is the local default: a missing server is then reported
+# within a second or two with the command that starts it (manage.py), instead
+# of pymongo's 30-second server selection.
+MONGODB_LOCAL = not os.environ.get("MONGODB_URI")
+_local_timeout_ms = 1000
+if MONGODB_LOCAL and not local_mongo.listening(local_mongo.HOST, local_mongo.port(BASE_DIR)):
+    # Nothing listens (a refused connection answers at once): a command that
+    # needs MongoDB fails right away with the command that starts the server.
+    _local_timeout_ms = 100
+MONGODB_DATABASES = {
+    "default": {
+        "host": MONGODB_URI,
+        "tz_aware": True,
+        "uuidRepresentation": "standard",
+        **(
+            {"serverSelectionTimeoutMS": _local_timeout_ms, "connectTimeoutMS": 1000}
+            if MONGODB_LOCAL
+            else {}
+        ),
+    }
+}
 
 # --- Catalog -----------------------------------------------------------------
 CATALOG_READ_BACKEND = os.environ.get("CATALOG_READ_BACKEND", "sql")
 if CATALOG_READ_BACKEND not in {"sql", "mongo"}:
     raise ImproperlyConfigured("CATALOG_READ_BACKEND must be 'sql' or 'mongo'.")
 
-# Live sync of relational writes into MongoDB (on transaction commit). On by
-# default with the embedded store, where the web server also fills the store
-# from SQL at start-up.
-CATALOG_LIVE_SYNC = env_bool("CATALOG_LIVE_SYNC", MONGODB_EMBEDDED)
+# Live sync of relational writes into MongoDB (on transaction commit), after the
+# first migrate_to_mongo (set-up runs it). 0 for a site that does not mirror.
+CATALOG_LIVE_SYNC = env_bool("CATALOG_LIVE_SYNC", True)
 
 # --- Audit -------------------------------------------------------------------
 # Proxies (addresses or networks) whose X-Forwarded-For / X-Request-ID headers

@@ -33,6 +33,29 @@ ensure_python_deps() {
     "${UV[@]}" sync --frozen --quiet
 }
 
+# A local, gitignored .env read by the settings (the environment wins): a
+# generated SECRET_KEY, and DEBUG=1 for the development server ("dev"), so every
+# manage.py command runs on a fresh clone without exporting anything.
+# PYINDEX_ENV_FILE names another file; empty: none.
+ensure_env_file() {
+    local file="${PYINDEX_ENV_FILE-$ROOT/.env}"
+    if [ -z "$file" ]; then return; fi
+    if [ ! -f "$file" ]; then
+        printf '# Written by scripts/run or scripts/test for this checkout; not for production.\n' >"$file"
+        chmod 600 "$file"
+    fi
+    if ! grep -q '^SECRET_KEY=' "$file"; then
+        echo "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')" >>"$file"
+    fi
+    if [ "${1:-}" = dev ] && ! grep -q '^DEBUG=' "$file"; then echo "DEBUG=1" >>"$file"; fi
+}
+
+# This checkout's local MongoDB-compatible server, unless MONGODB_URI names a server.
+ensure_local_mongo() {
+    if [ -n "${MONGODB_URI:-}" ]; then return; fi
+    "${UV[@]}" run --frozen python -m project.local_mongo start
+}
+
 pg_bindir() {
     ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }

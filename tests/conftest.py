@@ -1,10 +1,137 @@
-"""Shared fixtures: a clean document store per test, users and a small catalog."""
+"""Shared fixtures: a MongoDB server per session, a clean document store per test, users.
+
+MongoDB is a real server, reached through a URI as production reaches it:
+
+- By default the session starts its own SecantusDB server (``secantusd-py``,
+  run as a subprocess, never imported) on a free port with throwaway
+  ``:memory:`` storage, so two checkouts can run their suites at once.
+- When ``MONGODB_URI`` is set (a real MongoDB 7, say), the suite uses that
+  server but a database of its own with a unique name, and drops only that
+  database at the end: it never empties a database it did not create.
+
+Either way the chosen URI is exported as ``MONGODB_URI``, so subprocesses the
+tests start (commands, gunicorn, ``--workers`` processes) reach the same
+database.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import uuid
+
 import pytest
+from django.conf import settings
 from django.test.utils import override_settings
+from mongoengine import connection
 from mongoengine.connection import get_db
+from pymongo import monitoring
+
+from project import local_mongo
+
+_server: subprocess.Popen | None = None
+_database: str | None = None
+_URI = re.compile(r"^(?P<base>mongodb(?:\+srv)?://[^/?]+)(?:/[^?]*)?(?P<query>\?.*)?$")
+
+
+def _with_database(uri: str, name: str) -> str:
+    match = _URI.match(uri)
+    if match is None:
+        raise pytest.UsageError(f"MONGODB_URI is not a mongodb:// URI: {uri!r}")
+    return f"{match['base']}/{name}{match['query'] or ''}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((local_mongo.HOST, 0))
+        return probe.getsockname()[1]
+
+
+def _start_private_server() -> str:
+    global _server
+    log = tempfile.NamedTemporaryFile(prefix="pyindex-test-mongo-", suffix=".log", delete=False)  # noqa: SIM115
+    for _attempt in range(3):  # another process may take the free port first
+        port = _free_port()
+        _server = subprocess.Popen(
+            local_mongo.daemon_command(port, ":memory:"),
+            cwd=tempfile.gettempdir(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            local_mongo.wait_until_listening(_server, port, timeout=60)
+        except RuntimeError:
+            _server.kill()
+            _server.wait()
+            continue
+        return f"mongodb://{local_mongo.HOST}:{port}/"
+    raise pytest.UsageError(f"could not start secantusd-py for the tests; see {log.name}")
+
+
+class _CommandLog(monitoring.CommandListener):
+    """The commands this process sends to MongoDB while a test listens (``mongo_commands``)."""
+
+    # Connection upkeep, not work done for the code under test.
+    IGNORED = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo"})
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] | None = None
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.calls is None or event.command_name in self.IGNORED:
+            return
+        target = event.command.get(event.command_name)
+        if event.command_name == "getMore":
+            target = event.command.get("collection")
+        self.calls.append((target if isinstance(target, str) else "", event.command_name))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_command_log = _CommandLog()
+
+
+def pytest_configure(config):
+    """Point Django, MongoEngine and subprocesses at the session's database."""
+    global _database
+    monitoring.register(_command_log)  # before the first client is created
+    external = os.environ.get("MONGODB_URI")
+    base = external or _start_private_server()
+    _database = f"pyindex_test_{uuid.uuid4().hex[:12]}"
+    uri = _with_database(base, _database)
+    os.environ["MONGODB_URI"] = uri
+    # Settings were read before this conftest (pytest-django loads them first).
+    options = {**settings.MONGODB_DATABASES["default"], "host": uri}
+    options.pop("serverSelectionTimeoutMS", None)
+    options.pop("connectTimeoutMS", None)
+    settings.MONGODB_URI = uri
+    settings.MONGODB_LOCAL = False
+    settings.MONGODB_DATABASES = {"default": options}
+    connection.disconnect("default")
+    connection.register_connection("default", **options)
+
+
+def pytest_unconfigure(config):
+    if _database is not None:
+        try:
+            connection.get_connection().drop_database(_database)
+        except Exception as exc:  # noqa: BLE001 - report, but still stop the server
+            print(f"could not drop the test database {_database}: {exc}")
+        connection.disconnect("default")
+    if _server is not None:
+        _server.terminate()
+        try:
+            _server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _server.kill()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -14,9 +141,34 @@ def fast_password_hasher():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def static_files_uncollected(tmp_path_factory):
+    """Pages name static files without collectstatic's manifest (the production-mode test
+    in tests/web/test_production.py runs collectstatic and serves them hashed)."""
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    root = tmp_path_factory.mktemp("static")
+    with override_settings(STORAGES=storages, STATIC_ROOT=root):
+        yield
+
+
+@pytest.fixture
+def mongo_commands():
+    """``(collection, command)`` of every MongoDB command sent during the test, in order.
+
+    What the server was asked, round trips included (``find``, ``getMore``,
+    ``aggregate``, ``count``, writes); connection upkeep is left out.
+    """
+    _command_log.calls = []
+    yield _command_log.calls
+    _command_log.calls = None
+
+
 @pytest.fixture(autouse=True)
 def clean_mongo():
-    """Empty every MongoDB collection after each test (indexes are kept)."""
+    """Empty every collection of the session's database after each test (indexes are kept)."""
     yield
     db = get_db()
     for name in db.list_collection_names():

@@ -29,25 +29,24 @@ How a run works, per collection (users, releases, packages):
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.db.models import Max, Min, Model, Q, QuerySet
 from mongoengine import Document as MongoDocument
 from pymongo import DeleteOne, InsertOne, ReplaceOne
 from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
+from audit.context import audit_context_snapshot
 from audit.mongo import audited_bulk_write
 from catalog import mapping
 from catalog.documents import (
@@ -65,15 +64,12 @@ from catalog.models import (
     ReleaseFile,
     User,
 )
+from catalog.services.migrate_workers import worker_run_range, worker_setup
 
 STATE_COLLECTION = "migration_state"
 DUPLICATE_KEY = 11000
 # Upper bound of the last primary-key range (stored in MongoDB, so within int64).
 PK_MAX = 2**62
-EMBEDDED_NOTE = (
-    "MongoDB is the embedded in-process store (mongomock): these documents live only "
-    "as long as this process. Set MONGODB_URI to a MongoDB server to keep them."
-)
 
 BatchHook = Callable[[str, int], None]
 
@@ -126,7 +122,6 @@ class CollectionReport:
 class MigrationResult:
     collections: list[CollectionReport]
     dry_run: bool
-    embedded: bool
     include_credentials: bool
     workers: int
     seconds: float = 0.0
@@ -182,6 +177,8 @@ Since = Callable[[type[Model]], QuerySet]
 def _package_dependents(changed: Since) -> set[int]:
     pks: set[int] = set()
     pks.update(changed(Release).values_list("package_id", flat=True))
+    # A file's change raises its package's last_serial (catalog.signals).
+    pks.update(changed(ReleaseFile).values_list("release__package_id", flat=True))
     pks.update(changed(Maintainer).values_list("package_id", flat=True))
     pks.update(Package.objects.filter(license__in=changed(License)).values_list("pk", flat=True))
     pks.update(
@@ -229,7 +226,7 @@ SPECS: dict[str, CollectionSpec] = {
             document=PackageDocument,
             build=lambda pks, creds: mapping.package_documents(pks),
             problems=mapping.package_problems,
-            depends_on=(Release, Maintainer, License, Classifier, User),
+            depends_on=(Release, ReleaseFile, Maintainer, License, Classifier, User),
             dependents=_package_dependents,
         ),
     )
@@ -321,7 +318,6 @@ class _Context:
     on_batch: BatchHook | None = None
     progress: Any = None
     batches: int = 0
-    settle_heap: bool = False
 
 
 def _build(
@@ -443,11 +439,6 @@ def _write_error(error: dict[str, Any]) -> str:
 def _after_batch(spec: CollectionSpec, ctx: _Context, state_update: dict[str, Any]) -> None:
     if not ctx.dry_run:
         state_collection().update_one({"_id": spec.name}, {"$set": state_update})
-    if ctx.settle_heap:
-        # What survives the batch is, almost all of it, the documents and audit
-        # entries now in the in-process store (see _embedded_heap).
-        gc.collect(1)
-        gc.freeze()
     ctx.batches += 1
     if ctx.on_batch is not None:
         ctx.on_batch(spec.name, ctx.batches)
@@ -588,11 +579,28 @@ def _prune_sweep(spec: CollectionSpec, ctx: _Context, report: CollectionReport) 
             ]
             ops = [DeleteOne({"_id": key, "sql_id": doc["sql_id"]}) for key, doc in stale]
             if ops:
+                packages = {doc["package"] for _, doc in stale if doc.get("package")}
+                # Written ahead of the deletes: a run that stops after them still
+                # refreshes these packages (their latest release and count).
+                _packages_to_refresh(ctx, packages)
                 _write(spec, ctx, report, ops, [key for key, _ in stale])
-                touched.update(doc["package"] for _, doc in stale if doc.get("package"))
+                touched.update(packages)
+        _after_batch(spec, ctx, {"prune_position": upper})
         if upper == PK_MAX:
             return touched
         last = upper
+
+
+REFRESH_FIELD = "refresh"
+
+
+def _packages_to_refresh(ctx: _Context, names: set[str]) -> None:
+    """Keep, in the packages collection's state, the packages a pruned release changed."""
+    if ctx.dry_run or not names:
+        return
+    state_collection().update_one(
+        {"_id": "packages"}, {"$addToSet": {REFRESH_FIELD: {"$each": sorted(names)}}}, upsert=True
+    )
 
 
 # --- a whole run ---------------------------------------------------------------
@@ -671,8 +679,14 @@ def _run_collection(
     show_progress: bool,
 ) -> tuple[CollectionReport, set[str]]:
     started = time.perf_counter()
+    # Packages a pruning run (this one, or one that stopped) must refresh.
+    refresh = sorted((migration_state(spec.name) or {}).get(REFRESH_FIELD) or [])
     plan = _plan(spec, since=since, full=full, restart=restart, workers=workers)
     resumed = plan.pop("resumed")
+    refresh_pks: set[int] = set()
+    if refresh:
+        plan[REFRESH_FIELD] = refresh
+        refresh_pks = set(Package.objects.filter(name__in=refresh).values_list("pk", flat=True))
     report = CollectionReport(spec.name, mode=plan["mode"], resumed=resumed)
     if plan.get("since"):
         report.since = str(Mark.from_state(plan["since"]))
@@ -697,6 +711,9 @@ def _run_collection(
         pks = _changed_pks(spec, since_mark, extra_pks, plan.get("since_dependencies"))
         if plan.get("position") is not None:
             pks = [pk for pk in pks if pk > plan["position"]]
+        # Never skipped by a resumed position: rewriting an up-to-date package
+        # writes nothing, and a name may have been added since the position.
+        pks = sorted(set(pks) | refresh_pks)
         ctx.prune = True if prune is None else prune
         with _progress_bar(spec.name, len(pks), show_progress) as bar:
             ctx.progress = bar
@@ -721,7 +738,12 @@ def _run_collection(
                     ),
                     "include_credentials": ctx.include_credentials,
                 },
-                "$unset": {"positions": "", "position": ""},
+                "$unset": {
+                    "positions": "",
+                    "position": "",
+                    "prune_position": "",
+                    **({REFRESH_FIELD: ""} if refresh else {}),
+                },
             },
         )
         # Declared indexes, built after the bulk load (cheaper than maintaining them
@@ -746,12 +768,9 @@ def _run_ranges(
 ) -> list[CollectionReport]:
     if workers <= 1 or len(todo) <= 1:
         return [_run_range(spec, ctx, *t) for t in todo]
-    if settings.MONGODB_EMBEDDED:
-        # The embedded store lives in this process: threads share it.
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_thread_range, spec, ctx, *t) for t in todo]
-            return [f.result() for f in futures]
-    # A MongoDB server: separate processes, each with its own connections.
+    # Separate processes, each with its own connections to both databases (a
+    # forked connection must not be shared), and this run's audit context: the
+    # same actor and correlation id, and no entries under audit_disabled().
     connections.close_all()
     options = {
         "include_credentials": ctx.include_credentials,
@@ -760,8 +779,15 @@ def _run_ranges(
         "force": ctx.force,
         "batch_size": ctx.batch_size,
     }
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_process_range, spec.name, options, *t) for t in todo]
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=worker_setup,
+        initargs=(_stores(),),
+    )
+    with pool:
+        audit = audit_context_snapshot()
+        futures = [pool.submit(worker_run_range, spec.name, options, audit, *t) for t in todo]
         reports = []
         for future in futures:
             part = future.result()
@@ -771,44 +797,16 @@ def _run_ranges(
         return reports
 
 
-def _thread_range(spec: CollectionSpec, ctx: _Context, *args: Any) -> CollectionReport:
-    try:
-        return _run_range(spec, ctx, *args)
-    finally:
-        # Each thread opened its own database connection.
-        close_old_connections()
-        connections.close_all()
+def _stores() -> dict[str, Any]:
+    """The databases this process uses, for workers that load the settings afresh.
 
-
-def _process_range(name: str, options: dict[str, Any], *args: Any) -> CollectionReport:
-    import django
-
-    django.setup()
-    return _run_range(SPECS[name], _Context(**options), *args)
-
-
-@contextmanager
-def _embedded_heap(ctx: _Context) -> Iterator[None]:
-    """Keep the garbage collector off the documents the run writes to the embedded store.
-
-    The in-process store holds every document as Python objects, and each full
-    collection of the cyclic garbage collector walks all of them: a first
-    migration of 200,000 documents (and as many audit entries) spent a tenth of
-    its time there, more as the store grew. After each batch the run collects
-    its young garbage and freezes the survivors, so later collections skip
-    them (reference counting still frees them); at the end they are unfrozen.
-    Left alone when something else in the process froze objects (a pre-fork
-    server), as unfreezing would release those too.
+    The same as the settings say, unless a caller changed them at run time (a
+    test database, a script pointing at another server).
     """
-    if not settings.MONGODB_EMBEDDED or ctx.dry_run or gc.get_freeze_count():
-        yield
-        return
-    ctx.settle_heap = True
-    try:
-        yield
-    finally:
-        ctx.settle_heap = False
-        gc.unfreeze()
+    return {
+        "sql_name": connections["default"].settings_dict["NAME"],
+        "mongo": dict(settings.MONGODB_DATABASES["default"]),
+    }
 
 
 def collections_check(collections: Iterable[str], *, known: Sequence[str]) -> None:
@@ -862,32 +860,30 @@ def catalog_migrate(
     )
     reports: list[CollectionReport] = []
     touched_packages: set[str] = set()
-    with _embedded_heap(ctx):
-        for name in COLLECTIONS:
-            if name not in collections:
-                continue
-            extra: set[int] = set()
-            if name == "packages" and touched_packages:
-                extra = set(
-                    Package.objects.filter(name__in=touched_packages).values_list("pk", flat=True)
-                )
-            report, touched = _run_collection(
-                SPECS[name],
-                ctx,
-                since=since,
-                full=full,
-                restart=restart,
-                workers=workers,
-                prune=prune,
-                extra_pks=extra,
-                show_progress=progress,
+    for name in COLLECTIONS:
+        if name not in collections:
+            continue
+        extra: set[int] = set()
+        if name == "packages" and touched_packages:
+            extra = set(
+                Package.objects.filter(name__in=touched_packages).values_list("pk", flat=True)
             )
-            touched_packages |= touched
-            reports.append(report)
+        report, touched = _run_collection(
+            SPECS[name],
+            ctx,
+            since=since,
+            full=full,
+            restart=restart,
+            workers=workers,
+            prune=prune,
+            extra_pks=extra,
+            show_progress=progress,
+        )
+        touched_packages |= touched
+        reports.append(report)
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,
-        embedded=settings.MONGODB_EMBEDDED,
         include_credentials=include_credentials,
         workers=workers,
         seconds=round(time.perf_counter() - started, 3),
@@ -931,7 +927,6 @@ def documents_sync(
     return MigrationResult(
         collections=reports,
         dry_run=False,
-        embedded=settings.MONGODB_EMBEDDED,
         include_credentials=include_credentials,
         workers=1,
         seconds=round(time.perf_counter() - started, 3),

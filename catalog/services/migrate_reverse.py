@@ -22,8 +22,8 @@ guarantees, through the same mapping (the ``*_fields`` functions of
   reset after such inserts.
 - **Prune.** Then rows whose document is gone are deleted (the table is walked
   in primary-key batches and MongoDB asked for their keys). An empty collection
-  is never taken to mean "delete every row": that is a wrong MONGODB_URI, or
-  the embedded store of a fresh process.
+  is never taken to mean "delete every row": that is a wrong MONGODB_URI or
+  an empty server.
 - **Checkpoints.** After each batch the position is saved in MongoDB's
   ``migration_state`` collection under ``from_mongo:<collection>`` (never in
   the database being written); an interrupted run resumes there and ends as a
@@ -48,7 +48,6 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, transaction
@@ -77,11 +76,6 @@ from catalog.services.sync import live_sync_suspended
 COLLECTIONS = ("users", "packages", "releases")
 STATE_PREFIX = "from_mongo:"
 DOCUMENTS, PRUNE = "documents", "prune"
-EMBEDDED_NOTE = (
-    "MongoDB is the embedded in-process store (mongomock): it starts empty in every "
-    "process and holds only what this process put there. Set MONGODB_URI to the MongoDB "
-    "server that holds the documents."
-)
 # What a refused write raises: the database's errors, and a value a field cannot convert.
 WRITE_ERRORS = (DatabaseError, ValidationError, ValueError, TypeError)
 Through = Package.classifiers.through
@@ -326,8 +320,14 @@ def _plan_packages(items: list[_Item], run: _Run) -> _Plan:
             classifiers=relations.classifiers != classifiers[row["pk"]],
             maintainers=relations.maintainers != maintainers[row["pk"]],
         )
+        # The serial is never lowered, and raised by any change the documents bring.
+        given_serial, stored_serial = item.fields["last_serial"], row["last_serial"]
+        item.fields["last_serial"] = max(given_serial, stored_serial)
         changed = _differing(row, item.fields)
         if changed or links.license or links.classifiers or links.maintainers:
+            if given_serial <= stored_serial:
+                item.fields["last_serial"] = stored_serial + 1
+                changed = _differing(row, item.fields)
             plan.updates.append(_Change(item, row["pk"], changed, links))
         else:
             plan.unchanged += 1
@@ -823,7 +823,6 @@ def catalog_migrate_from_mongo(
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,
-        embedded=settings.MONGODB_EMBEDDED,
         include_credentials=include_credentials,
         workers=1,
         seconds=round(time.perf_counter() - started, 3),

@@ -27,6 +27,7 @@ from catalog.models import (
     ReleaseFile,
     User,
 )
+from catalog.rendering import description_html_render
 from catalog.versions import canonicalize_name, parse_version
 
 LICENSES = [
@@ -497,6 +498,8 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
                 summary=summary,
                 description=description,
                 description_content_type=content_type,
+                # bulk_create() skips save(), which renders it for every other write.
+                description_html=description_html_render(description, content_type),
                 keywords=",".join(sorted({rng.choice(WORDS_B) for _ in range(3)})),
                 home_page=f"https://github.com/{author.username}/{name}",
                 docs_url=docs if rng.random() < 0.5 else "",
@@ -508,6 +511,7 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
                 author=author.get_full_name(),
                 author_email=author.email,
                 license=licenses[license_index],
+                license_text=licenses[license_index].name,
                 created=created,
             )
         )

@@ -35,6 +35,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.rendering import description_html_render
 from catalog.services.seed import (
     AUDIENCES,
     BASE_DATE,
@@ -261,6 +262,7 @@ class _Writers:
                 "summary",
                 "description",
                 "description_content_type",
+                "description_html",
                 "keywords",
                 "home_page",
                 "project_urls",
@@ -435,6 +437,8 @@ def _release_rows(
                 summary,
                 description,
                 "text/markdown",
+                # COPY skips save(), which renders it for every other write.
+                description_html_render(description, "text/markdown"),
                 ",".join(sorted({rng.choice(WORDS_B) for _ in range(2)})),
                 f"https://example.org/{name}",
                 {"Source": f"https://example.org/{name}/src"},

@@ -14,18 +14,16 @@ rebuilds documents from the committed rows, whatever queued them.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from catalog.models import Package, Release
-from catalog.services.migrate import SPECS, MigrationResult, catalog_migrate, documents_sync
+from catalog.services.migrate import SPECS, MigrationResult, documents_sync
 
 logger = logging.getLogger(__name__)
 
@@ -97,28 +95,3 @@ def _releases_of_renamed_packages(pks: set[int]) -> set[int]:
     if not renamed:
         return set()
     return set(Release.objects.filter(package_id__in=renamed).values_list("pk", flat=True))
-
-
-def embedded_store_fill() -> MigrationResult | None:
-    """Fill the in-process store from SQL when a web server starts (embedded mode only).
-
-    The embedded store starts empty in every process; the live sync keeps it
-    current afterwards. With a MongoDB server this does nothing: run
-    ``migrate_to_mongo`` instead.
-    """
-    if not (settings.MONGODB_EMBEDDED and live_sync_enabled()):
-        return None
-    started = time.perf_counter()
-    try:
-        result = catalog_migrate(full=True)
-    except DatabaseError as exc:
-        # A fresh checkout before `manage.py migrate`: serve anyway.
-        print(f"Embedded MongoDB store not filled: {exc}", file=sys.stderr)
-        return None
-    print(
-        "Embedded MongoDB store filled from SQL: "
-        + ", ".join(f"{c.read} {c.collection}" for c in result.collections)
-        + f" in {time.perf_counter() - started:.1f}s",
-        file=sys.stderr,
-    )
-    return result

@@ -152,3 +152,29 @@ def test_templates_hold_no_inline_script_or_style():
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template
         assert "<style" not in text and " style=" not in text, template
         assert not re.search(r"\son[a-z]+=", text), template
+
+
+def test_admin_pages_render_no_script_link(staff_client, hostile_links):
+    from catalog.models import Package
+    from tests.hostile.conftest import fill_mongo
+
+    slash = Package.objects.create(display_name="slash/name", home_page=SCRIPT_URLS[1])
+    fill_mongo()
+    evil = hostile_links["evil"]
+    release = evil.releases.get()
+    file = release.files.get()
+    pages = [
+        f"/admin/catalog/package/{evil.pk}/change/",
+        f"/admin/catalog/package/{slash.pk}/change/",
+        f"/admin/catalog/package/{hostile_links['named'].pk}/change/",
+        f"/admin/catalog/release/{release.pk}/change/",
+        f"/admin/catalog/releasefile/{file.pk}/change/",
+        "/admin/catalog/package/?q=evil",
+        "/admin/mongo/catalog/packagedocument/evil-links/change/",
+        "/admin/mongo/catalog/releasedocument/?package=evil-links",
+        f"/admin/catalog/package/{evil.pk}/history/",
+    ]
+    for url in pages:
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert unsafe_links(response.content.decode()) == [], url

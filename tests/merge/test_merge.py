@@ -299,6 +299,8 @@ def test_newest_needs_an_updated_timestamp(merge, jsonl, db):
 
 def test_dry_run_writes_nothing_and_details_each_document(merge, jsonl, db):
     db.merged.insert_one({"_id": "k", "v": 0})
+    db.drop_collection("merge_conflicts")  # left by an earlier test of this session
+    indexes = db.merged.index_information()
 
     code, out, err = merge(
         f"--source=a=file:{jsonl('a.jsonl', MATCH_A, A_ONLY)}",
@@ -316,6 +318,7 @@ def test_dry_run_writes_nothing_and_details_each_document(merge, jsonl, db):
     assert db.merged.find_one() == {"_id": "k", "v": 0}
     assert db.merged.count_documents({}) == 1
     assert "merge_conflicts" not in db.list_collection_names()
+    assert db.merged.index_information() == indexes
 
 
 def test_dry_run_reports_conflicts_without_recording_them(merge, jsonl, db):

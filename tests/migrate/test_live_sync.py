@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,20 +182,24 @@ def test_admin_edit_reaches_mongodb(synced, staff_client, django_capture_on_comm
 
 
 @pytest.mark.slow
-def test_the_web_server_fills_the_embedded_store_at_start_up(tmp_path):
-    """Embedded mode: loading the WSGI application copies SQL into the in-process store."""
+def test_the_web_server_writes_nothing_to_mongodb_at_start_up(tmp_path):
+    """Set-up runs migrate_to_mongo; loading the WSGI application only serves."""
     database = tmp_path / "db.sqlite3"
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "SECRET_KEY": "test",
         "DATABASE_URL": f"sqlite:///{database}",
+        "MONGODB_URI": os.environ["MONGODB_URI"],
+        "PYINDEX_ENV_FILE": "",
     }
     script = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='project.settings'; "
         "django.setup(); from django.core.management import call_command; "
         "call_command('migrate', verbosity=0); "
-        "from tests.migrate.conftest import build_catalog; build_catalog(packages=3)"
+        "from catalog.services.sync import live_sync_suspended; "
+        "from tests.migrate.conftest import build_catalog; "
+        "ctx = live_sync_suspended(); ctx.__enter__(); build_catalog(packages=3)"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
     check = (
@@ -207,5 +212,4 @@ def test_the_web_server_fills_the_embedded_store_at_start_up(tmp_path):
         [sys.executable, "-c", check], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
 
-    assert done.stdout.split() == ["3", "12"]
-    assert "Embedded MongoDB store filled from SQL" in done.stderr
+    assert done.stdout.split() == ["0", "0"]

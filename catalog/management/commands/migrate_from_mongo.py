@@ -8,7 +8,6 @@ from audit.context import AuditedCommand
 from catalog.management.migration_report import print_migration
 from catalog.services.migrate_reverse import (
     COLLECTIONS,
-    EMBEDDED_NOTE,
     catalog_migrate_from_mongo,
 )
 
@@ -63,8 +62,6 @@ class Command(AuditedCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2, default=str))
         else:
-            if result.embedded:
-                self.stdout.write(self.style.WARNING(EMBEDDED_NOTE))
             print_migration(self.stdout, self.style, result)
         if not result.ok:
             raise CommandError(

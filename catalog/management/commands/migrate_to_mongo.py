@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from audit.context import AuditedCommand
 from catalog.management.migration_report import print_migration, print_verification
-from catalog.services.migrate import COLLECTIONS, EMBEDDED_NOTE, catalog_migrate
+from catalog.services.migrate import COLLECTIONS, catalog_migrate
 from catalog.services.migrate_verify import catalog_verify
 
 
@@ -117,8 +117,6 @@ class Command(AuditedCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2, default=str))
         else:
-            if result.embedded:
-                self.stdout.write(self.style.WARNING(EMBEDDED_NOTE))
             print_migration(self.stdout, self.style, result)
         if not result.ok:
             raise CommandError(
