@@ -78,6 +78,8 @@ class PackageDocument(Document):
     maintainers = fields.ListField(fields.EmbeddedDocumentField(MaintainerEmbed))
     latest = fields.EmbeddedDocumentField(LatestReleaseEmbed, null=True)
     release_count = fields.IntField(default=0)
+    # Search terms (catalog/search.py), derived from the fields above.
+    terms = fields.ListField(fields.StringField())
     last_serial = fields.IntField(default=0)
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
@@ -93,6 +95,7 @@ class PackageDocument(Document):
         "collection": "packages",
         "indexes": [
             "-updated",
+            "terms",
             "classifiers",
             "license.name",
             "maintainers.username",
@@ -182,6 +185,13 @@ class UserDocument(Document):
 
     def __str__(self) -> str:
         return self.username
+
+
+# The catalog's row counts (home page), copied from the relational counters by the
+# migration and the live sync: one document, ``_id`` COUNTERS_ID.
+COUNTERS_COLLECTION = "catalog_counters"
+COUNTERS_ID = "catalog"
+COUNTER_NAMES = ("packages", "releases", "files", "users")
 
 
 def release_document_id(package: str, version: str) -> str:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+import trove_classifiers
 from django.conf import settings
 from django.core.cache import cache
 from django.http import (
@@ -23,6 +24,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
+from django.utils.html import format_html_join
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
@@ -235,6 +237,11 @@ def search(request: HttpRequest) -> HttpResponse:
         page=int(raw_page),
     )
 
+    context["active_filters"] = [
+        (classifier, _search_url(request, drop_classifier=classifier)) for classifier in classifiers
+    ]
+    context["classifier_options"] = _classifier_options()
+
     def build() -> HttpResponse:
         try:
             results = selectors.package_search(query=query)
@@ -243,6 +250,35 @@ def search(request: HttpRequest) -> HttpResponse:
         return render(request, "catalog/search.html", {**context, "results": results})
 
     return _cached(request, "search?" + request.GET.urlencode(), build)
+
+
+def _search_url(request: HttpRequest, *, drop_classifier: str) -> str:
+    """This search without one classifier filter, from its first page."""
+    params = request.GET.copy()
+    params.setlist("c", [c for c in params.getlist("c") if c and c != drop_classifier])
+    params.pop("page", None)
+    encoded = params.urlencode()
+    return "?" + encoded if encoded else request.path
+
+
+@functools.cache
+def _classifier_options() -> str:
+    """The trove classifiers a visitor can filter on, as <option>s grouped by their first level.
+
+    The list is PyPI's (the trove-classifiers package), the same for both stores;
+    built once per process.
+    """
+    groups: dict[str, list[str]] = {}
+    for classifier in trove_classifiers.sorted_classifiers:
+        groups.setdefault(classifier.split(" :: ", 1)[0], []).append(classifier)
+    return format_html_join(
+        "",
+        '<optgroup label="{}">{}</optgroup>',
+        (
+            (group, format_html_join("", '<option value="{}">{}</option>', ((c, c) for c in items)))
+            for group, items in groups.items()
+        ),
+    )
 
 
 def _grouped_classifiers(classifiers: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:

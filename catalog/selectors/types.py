@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 SEARCH_PER_PAGE = 20
+# Like PyPI, results stop at a page: deep pages would cost an ever longer scan.
+SEARCH_MAX_PAGES = 500
 SEARCH_QUERY_MAX_LENGTH = 200
 HOME_LIST_LENGTH = 10
 FEED_LENGTH = 40
@@ -177,6 +179,9 @@ class CatalogStats:
     users: int
 
 
+STAT_NAMES = ("packages", "releases", "files", "users")
+
+
 @dataclass(frozen=True)
 class HomePage:
     stats: CatalogStats
@@ -198,7 +203,16 @@ class SearchPage:
     results: list[PackageListItem]
     total: int
     page: int
-    num_pages: int
+    num_pages: int  # the pages a visitor can open: at most SEARCH_MAX_PAGES
+
+    @property
+    def shown(self) -> int:
+        """How many of the hits the pages reach."""
+        return min(self.total, SEARCH_MAX_PAGES * SEARCH_PER_PAGE)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.shown
 
 
 @dataclass(frozen=True)

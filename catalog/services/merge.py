@@ -666,6 +666,11 @@ def sources_merge(
                         doc_id = c.doc_id if doc_id is None else doc_id
                     if doc_id is not None:
                         merged["_id"] = doc_id
+                if into == "packages":
+                    # Merged package documents are searched like migrated ones.
+                    from catalog.mapping import document_terms
+
+                    merged["terms"] = document_terms(merged)
                 before = {k: v for k, v in (current or {}).items() if k != PROVENANCE}
                 changed = sorted(
                     f for f in set(before) | set(merged) if before.get(f, _MISSING) != merged.get(f)

@@ -128,7 +128,11 @@ def test_an_object_from_before_auditing_reverts_to_its_state_before_its_first_ch
         response.content.decode()
     )
     [revert] = sql_entries(note=f"revert of entry #{first.pk}")
-    assert revert.changes == {"summary": ["second edit", "as seeded"]}
+    # The package's serial goes up with any change (mirrors see it), a revert included.
+    assert revert.changes == {
+        "summary": ["second edit", "as seeded"],
+        "last_serial": [package.last_serial - 1, package.last_serial],
+    }
 
     # "Restore this state" of the first change: its New side.
     staff_client.post(f"{history_url(package)}{first.pk}/restore/")
@@ -165,10 +169,13 @@ def test_a_deleted_release_comes_back_with_its_files_in_one_operation(staff_clie
     ]
     restore_entries = sql_entries(note=f"restore of deleted entry #{deleted.pk}")
     assert sorted(e.model for e in restore_entries) == [
+        "catalog.package",  # its serial goes up: the package changed
         "catalog.release",
         "catalog.releasefile",
         "catalog.releasefile",
     ]
+    [serial] = [e for e in restore_entries if e.model == "catalog.package"]
+    assert list(serial.changes) == ["last_serial"]
     assert len({e.correlation_id for e in restore_entries}) == 1
     assert {e.actor for e in restore_entries} == {"staff"}
 
