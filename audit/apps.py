@@ -7,7 +7,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import normalize, receivers
+        from audit import checks, normalize, receivers  # noqa: F401 - checks registers itself
 
         # Normalizers first: the audit records the normalized values they produce.
         normalize.connect()

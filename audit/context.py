@@ -95,6 +95,24 @@ def get_context() -> AuditContext:
     return AuditContext(ambient=True)
 
 
+@contextmanager
+def one_operation() -> Iterator[None]:
+    """Writes in this block share one correlation id, even with no explicit context.
+
+    Outside a request or command every write gets its own id; a delete that
+    cascades (a package with its releases and files) is one operation, and a
+    restore finds what it took with it by that id.
+    """
+    if _current.get() is not None:
+        yield
+        return
+    token = _current.set(replace(get_context(), ambient=False))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def _setting_enabled() -> bool:
     from django.conf import settings
 

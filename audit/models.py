@@ -84,3 +84,20 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit entries are append-only; use audit_log --prune-before.")
+
+
+class AuditChainTip(models.Model):
+    """The newest entry of the relational chain, written with every append.
+
+    A chain verifies link by link, so removing its newest entries leaves a
+    shorter chain that still verifies; the tip, moved in the same transaction
+    as each append, tells ``audit_log --verify-chain`` where the chain must end
+    (the MongoDB chain keeps its tip in the ``audit_chain`` collection).
+    """
+
+    store = models.CharField(max_length=16, primary_key=True)
+    entry_id = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.store} chain tip: entry #{self.entry_id}"

@@ -26,6 +26,7 @@ from pymongo.errors import BulkWriteError
 from audit.context import is_enabled
 from audit.models import Operation
 from audit.recorder import EntryData, canonical_json, json_safe, mongo_record
+from audit.tracking import REDACTED, REDACTED_FIELDS
 
 _CHUNK = 1000
 
@@ -34,12 +35,18 @@ def collection_label(document_cls: Any) -> str:
     return document_cls._get_collection_name()
 
 
+def _redacted(value: Any) -> str | None:
+    # A secret's entry says only that it was set or changed, never the value
+    # (a password hash is an offline-crackable secret), as relational entries do.
+    return REDACTED if value else None
+
+
 def doc_changes(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     keys: Iterable[str] | None = None,
 ) -> dict[str, list[Any]]:
-    """{field: [old, new]} over top-level stored fields that differ."""
+    """{field: [old, new]} over top-level stored fields that differ (secrets redacted)."""
     before, after = before or {}, after or {}
     if keys is None:
         keys = dict.fromkeys([*before, *after])
@@ -49,6 +56,9 @@ def doc_changes(
             continue
         old, new = before.get(key), after.get(key)
         if old == new:
+            continue
+        if key in REDACTED_FIELDS:
+            changes[key] = [_redacted(old), _redacted(new)]
             continue
         old, new = json_safe(old), json_safe(new)
         if old != new:
@@ -370,7 +380,9 @@ def created_changes_json(collection: Any, doc: Mapping[str, Any]) -> str:
     """
     tz_aware = getattr(collection.codec_options, "tz_aware", True)
     changes = {
-        key: [None, value] for key, value in doc.items() if key != "_id" and value is not None
+        key: [None, _redacted(value) if key in REDACTED_FIELDS else value]
+        for key, value in doc.items()
+        if key != "_id" and value is not None
     }
     return canonical_json(changes, default=partial(_stored_default, tz_aware))
 

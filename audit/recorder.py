@@ -321,9 +321,18 @@ def sql_record(entries: Iterable[EntryData], *, using: str = "default") -> int:
                     [_PG_CHAIN_LOCK, GENESIS_HASH, "[" + ",".join(parts) + "]"],
                 )
         else:
+            from audit.models import AuditChainTip
+
             _chain(rows, sql_chain_tip(using))
-            AuditEntry.objects.using(using).bulk_create(
+            created = AuditEntry.objects.using(using).bulk_create(
                 [AuditEntry(**row) for row in rows], batch_size=_BULK_CHUNK
+            )
+            newest = created[-1]
+            if newest.pk is None:  # a database that returns no ids from bulk inserts
+                newest = AuditEntry.objects.using(using).order_by("-id").only("id", "hash")[0]
+            # The tip moves with the append (audit_append() does it on PostgreSQL).
+            AuditChainTip.objects.using(using).update_or_create(
+                store=SQL_STORE, defaults={"entry_id": newest.pk, "hash": newest.hash}
             )
     return len(rows)
 

@@ -19,13 +19,14 @@ from typing import Any
 from django.db import models, router, transaction
 from django.db.models import Q
 
-from audit.context import is_enabled
+from audit.context import is_enabled, one_operation
 from audit.models import Operation
 from audit.recorder import EntryData, json_safe, sql_batch, sql_record
 
 MISSING = object()
 # Fields whose changes are noise (set on every login) or secrets.
-IGNORED_FIELDS = frozenset({"last_login"})
+# A package's description_html is derived from its description (rendered on save).
+IGNORED_FIELDS = frozenset({"last_login", "description_html"})
 REDACTED_FIELDS = frozenset({"password"})
 REDACTED = "<redacted>"
 _CHUNK = 2000
@@ -126,6 +127,15 @@ class AuditedModelMixin:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             return super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        if not is_enabled():
+            return super().delete(*args, **kwargs)
+        # The object and what its deletion cascades to: one correlation id.
+        with one_operation():
+            return super().delete(*args, **kwargs)
+
+    delete.alters_data = True
 
 
 class AuditedQuerySet(models.QuerySet):
@@ -268,6 +278,7 @@ class AuditedQuerySet(models.QuerySet):
         # Django sends post_delete per object (also for cascades); collect those
         # entries and write them in one insert inside the delete's transaction.
         with (
+            one_operation(),
             transaction.atomic(using=self.db, savepoint=False),
             receivers.queryset_delete(),
             sql_batch(self.db),

@@ -24,12 +24,20 @@ from typing import Any
 
 import bson
 import bson.errors
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from catalog.documents import release_document_id
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.rendering import description_html_render
+from catalog.validation import (
+    depth_problem,
+    json_strings_problem,
+    packagetype_problem,
+    text_problem,
+)
 from catalog.versions import canonicalize_name, parse_version
 
 Document = dict[str, Any]
@@ -39,6 +47,7 @@ PACKAGE_FIELDS = (
     "summary",
     "description",
     "description_content_type",
+    "description_html",  # rendered on write (catalog.rendering): both stores serve it
     "keywords",
     "home_page",
     "docs_url",
@@ -47,6 +56,17 @@ PACKAGE_FIELDS = (
     "author_email",
     "maintainer",
     "maintainer_email",
+    "download_url",
+    "bugtrack_url",
+    "platform",
+    "license_text",
+    "license_expression",
+    "license_files",
+    "requires_dist",
+    "provides_extra",
+    "dynamic",
+    "classifier_order",
+    "vulnerabilities",
     "last_serial",
     "created",
     "updated",
@@ -72,7 +92,13 @@ FILE_FIELDS = (
     "requires_python",
     "sha256",
     "md5",
+    "blake2b_256",
     "upload_time",
+    "upload_time_iso_8601",
+    "has_sig",
+    "comment_text",
+    "yanked",
+    "yanked_reason",
 )
 USER_FIELDS = (
     "first_name",
@@ -155,11 +181,21 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     # package, however many releases the packages have.
     newest = Release.objects.filter(package=OuterRef("pk")).order_by("-sort_key")
     stable = newest.filter(yanked=False, is_prerelease=False)
+    # The count as a subquery too: Count("releases") would join the releases and
+    # GROUP BY, and the grouped query evaluates the default-release subqueries
+    # once per joined release row (quadratic in the release count).
+    release_count = (
+        Release.objects.filter(package=OuterRef("pk"))
+        .order_by()
+        .values("package")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     packages = list(
         Package.objects.filter(pk__in=pks)
         .select_related("license")
         .annotate(
-            num_releases=Count("releases"),
+            num_releases=Coalesce(Subquery(release_count), 0),
             latest_id=Coalesce(
                 Subquery(stable.values("pk")[:1]), Subquery(newest.values("pk")[:1])
             ),
@@ -300,6 +336,8 @@ def _bson_problems(doc: Document) -> list[tuple[str, str]]:
 
 
 def _project_urls_problems(urls: Any) -> list[tuple[str, str]]:
+    if urls is None:  # PyPI's null: no project URLs
+        return []
     if not isinstance(urls, dict):
         return [("project_urls", f"expected an object of label -> URL, got {type(urls).__name__}")]
     problems = []
@@ -365,6 +403,7 @@ Problem = tuple[str, str]
 
 _INTEGER_RANGES = {"BigIntegerField": (-_INT64, _INT64 - 1), "IntegerField": (-(2**31), 2**31 - 1)}
 _MUTABLE_DEFAULTS = (dict, list)
+ABSENT = object()  # a field the document does not have
 
 
 class DocumentInvalid(ValueError):
@@ -397,6 +436,24 @@ def value_problem(field: models.Field, value: Any) -> str | None:
             return _expected("a string", value)
         if field.max_length is not None and len(value) > field.max_length:
             return f"is {len(value)} characters long; at most {field.max_length} fit"
+        # The import's rules (catalog.validation): the field's validators.
+        return text_problem(value, max_length=len(value)) or _validators_problem(field, value)
+    if isinstance(field, models.JSONField):
+        bad = depth_problem(value) or json_strings_problem(value)
+        if isinstance(bad, tuple):
+            return f"{bad[0]}: {bad[1]}" if bad[0] else bad[1]
+        return bad
+    return None
+
+
+def _validators_problem(field: models.Field, value: Any) -> str | None:
+    for validator in field.validators:
+        if getattr(validator, "__module__", "") != "catalog.validation":
+            continue
+        try:
+            validator(value)
+        except ValidationError as exc:
+            return "; ".join(exc.messages)
     return None
 
 
@@ -410,16 +467,21 @@ def _checked(
     problems = []
     for name, value in list(fields.items()):
         field = model._meta.get_field(name)
+        # A field left out of the document takes the default; an explicit
+        # null stays null where the column allows it (PyPI's nulls).
+        absent = value is ABSENT
+        if absent:
+            value = None
         if value is None and getattr(field, "auto_now", False):
             del fields[name]  # the row's own timestamp, set when it is written
             continue
-        if value is None and not field.null:
-            if isinstance(field, models.CharField | models.TextField) and field.blank:
-                value = ""
-            elif field.has_default() and (
+        if value is None and (absent or not field.null):
+            if field.has_default() and (
                 not callable(field.default) or field.default in _MUTABLE_DEFAULTS
             ):
                 value = field.get_default()
+            elif isinstance(field, models.CharField | models.TextField) and field.blank:
+                value = "" if not field.null else None
         elif isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)  # MongoDB stores UTC
         fields[name] = value
@@ -453,7 +515,13 @@ def document_sql_id(doc: Document) -> int | None:
 
 def package_fields(doc: Document) -> dict[str, Any]:
     """Model field values of a package document (relations: ``package_relations``)."""
-    fields = {"name": doc.get("_id"), **{field: doc.get(field) for field in PACKAGE_FIELDS}}
+    fields = {"name": doc.get("_id"), **{field: doc.get(field, ABSENT) for field in PACKAGE_FIELDS}}
+    if fields["description_html"] in (None, ABSENT) and isinstance(fields["description"], str):
+        # A document written before descriptions were rendered on write.
+        content_type = fields["description_content_type"]
+        fields["description_html"] = description_html_render(
+            fields["description"], content_type if isinstance(content_type, str) else ""
+        )
     problems = _checked(Package, fields)
     name = fields["name"]
     if name == "":
@@ -545,7 +613,7 @@ def release_fields(doc: Document) -> dict[str, Any]:
     ``Release.save()`` does, rather than trusted from the document.
     """
     fields = {
-        field: doc.get(field)
+        field: doc.get(field, ABSENT)
         for field in RELEASE_FIELDS
         if field not in ("sort_key", "is_prerelease")
     }
@@ -585,7 +653,7 @@ def release_files(doc: Document) -> list[dict[str, Any]]:
         if not isinstance(entry, dict):
             problems.append(("files", f"entry {index}: " + _expected("an object", entry)))
             continue
-        fields = {field: entry.get(field) for field in FILE_FIELDS}
+        fields = {field: entry.get(field, ABSENT) for field in FILE_FIELDS}
         name = fields["filename"]
         subject = f"{name!r}: " if isinstance(name, str) and name else f"entry {index}: "
         problems.extend(_checked(ReleaseFile, fields, prefix="files.", subject=subject))
@@ -597,6 +665,10 @@ def release_files(doc: Document) -> list[dict[str, Any]]:
             seen.add(name)
         if isinstance(fields["size"], int) and fields["size"] < 0:
             problems.append(("files.size", f"{subject}{fields['size']} is negative"))
+        if isinstance(fields["packagetype"], str):
+            reason = packagetype_problem(fields["packagetype"])
+            if reason:
+                problems.append(("files.packagetype", subject + reason))
         files.append(fields)
     _raise(problems)
     return files
@@ -607,7 +679,10 @@ def user_fields(doc: Document, *, include_credentials: bool = False) -> dict[str
 
     The password hash is included only when asked for and the document has one.
     """
-    fields = {"username": doc.get("_id"), **{field: doc.get(field) for field in USER_FIELDS}}
+    fields = {
+        "username": doc.get("_id"),
+        **{field: doc.get(field, ABSENT) for field in USER_FIELDS},
+    }
     if include_credentials and doc.get("password"):
         fields["password"] = doc["password"]
     problems = _checked(User, fields)

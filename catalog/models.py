@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
+from catalog.links import path_for
+from catalog.rendering import description_html_render
+from catalog.validation import validate_filename, validate_name, validate_url, validate_version
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
 NAME_MAX_LENGTH = 200
@@ -38,7 +40,7 @@ class User(AuditedModelMixin, AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:user", args=[self.username])
+        return path_for("catalog:user", self.username)
 
 
 class License(AuditedModelMixin, models.Model):
@@ -78,34 +80,104 @@ class PackageQuerySet(AuditedQuerySet):
     def search(self, query: str) -> PackageQuerySet:
         return self.filter(Q(name__icontains=query) | Q(summary__icontains=query))
 
+    def delete(self):
+        from catalog.signals import serial_managed
+
+        # The packages go: their releases' and files' deletions raise no serial.
+        with serial_managed():
+            return super().delete()
+
+
+class ChildQuerySet(AuditedQuerySet):
+    """Releases and files: a queryset delete raises each package's serial once."""
+
+    package_path = "package_id"
+
+    def delete(self):
+        from catalog.signals import raise_serial, serial_managed
+
+        package_ids = set(self.values_list(self.package_path, flat=True))
+        with transaction.atomic(using=self.db, savepoint=False):
+            with serial_managed():
+                result = super().delete()
+            raise_serial(package_ids)
+        return result
+
 
 class Package(AuditedModelMixin, models.Model):
+    # PyPI's `info` fields are kept as published: a null stays null, an empty
+    # string stays empty (the JSON API serves them back unchanged). Derived
+    # values (the canonical name, the display license) live beside them.
     # Canonical (PEP 503) name: the natural key in both stores.
     name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, editable=False)
-    display_name = models.CharField(max_length=NAME_MAX_LENGTH)
-    summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
-    description = models.TextField(blank=True)
-    description_content_type = models.CharField(max_length=128, blank=True)
-    keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True)
-    home_page = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
-    docs_url = models.URLField("documentation URL", max_length=URL_MAX_LENGTH, blank=True)
-    project_urls = models.JSONField(default=dict, blank=True)
-    # PyPI allows long author lists in these; 1024 covers what it publishes.
-    author = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True)
-    author_email = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True)
-    maintainer = models.CharField(
-        "maintainer (as published)", max_length=PEOPLE_MAX_LENGTH, blank=True
+    display_name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_name])
+    summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True, null=True, default="")
+    description = models.TextField(blank=True, null=True, default="")
+    description_content_type = models.CharField(max_length=128, blank=True, null=True, default="")
+    # The description as sanitized HTML, rendered when the package is written
+    # (catalog.rendering): pages print it and never render per request.
+    description_html = models.TextField(blank=True, editable=False)
+    keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True, null=True, default="")
+    home_page = models.URLField(
+        max_length=URL_MAX_LENGTH, blank=True, null=True, default="", validators=[validate_url]
     )
-    maintainer_email = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True)
+    docs_url = models.URLField(
+        "documentation URL",
+        max_length=URL_MAX_LENGTH,
+        blank=True,
+        null=True,
+        default="",
+        validators=[validate_url],
+    )
+    # Not URLFields: PyPI serves what was published ("UNKNOWN" included), but
+    # never a link with a scheme other than http(s).
+    download_url = models.CharField(
+        max_length=URL_MAX_LENGTH, blank=True, null=True, validators=[validate_url]
+    )
+    bugtrack_url = models.CharField(
+        max_length=URL_MAX_LENGTH, blank=True, null=True, validators=[validate_url]
+    )
+    project_urls = models.JSONField(default=dict, blank=True, null=True)
+    # PyPI allows long author lists in these; 1024 covers what it publishes.
+    author = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True, null=True, default="")
+    author_email = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True, null=True, default="")
+    maintainer = models.CharField(
+        "maintainer (as published)",
+        max_length=PEOPLE_MAX_LENGTH,
+        blank=True,
+        null=True,
+        default="",
+    )
+    maintainer_email = models.CharField(
+        max_length=PEOPLE_MAX_LENGTH, blank=True, null=True, default=""
+    )
+    platform = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True, null=True)
+    # The published `license` field (often a whole license text) and the
+    # SPDX `license_expression`; `license` below is the derived display value.
+    license_text = models.TextField("license (as published)", blank=True, null=True)
+    license_expression = models.CharField(max_length=PEOPLE_MAX_LENGTH, blank=True, null=True)
+    license_files = models.JSONField(blank=True, null=True)
+    requires_dist = models.JSONField(blank=True, null=True)
+    provides_extra = models.JSONField(blank=True, null=True)
+    dynamic = models.JSONField(blank=True, null=True)
+    # Classifiers in the order they were published (the relation below has no order).
+    classifier_order = models.JSONField(default=list, blank=True)
+    vulnerabilities = models.JSONField(default=list, blank=True)
     license = models.ForeignKey(
-        License, null=True, blank=True, on_delete=models.SET_NULL, related_name="packages"
+        License,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="packages",
+        verbose_name="license (display)",
     )
     classifiers = models.ManyToManyField(Classifier, blank=True, related_name="packages")
     maintainers = models.ManyToManyField(
         User, through="Maintainer", blank=True, related_name="packages"
     )
-    # PyPI's change serial for imported packages (0 for local ones): an older
-    # document never overwrites a newer one.
+    # PyPI's change serial: an imported document's, raised by one on every
+    # change made here (catalog.signals), never lowered. An older document
+    # never overwrites a newer one.
     last_serial = models.BigIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True, db_index=True)
@@ -124,10 +196,62 @@ class Package(AuditedModelMixin, models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.display_name:
             self.name = canonicalize_name(self.display_name)
+        if self.pk is not None and not kwargs.get("force_insert") and self._changes_something():
+            # A change a mirror must see: the serial goes up by at least one,
+            # to the given value when that is higher.
+            stored = (
+                Package.objects.filter(pk=self.pk).values_list("last_serial", flat=True).first()
+            )
+            if stored is not None:
+                self.last_serial = max(self.last_serial, stored + 1)
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "last_serial"}
+        update_fields = kwargs.get("update_fields")
+        source = self._description_source()
+        written = update_fields is None or bool(
+            {"description", "description_content_type"} & set(update_fields)
+        )
+        stale = source != getattr(self, "_rendered_source", None) or (
+            source is not None and source[0] and not self.description_html
+        )
+        if source is not None and written and stale:
+            self.description_html = description_html_render(*source)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "description_html"}
         super().save(*args, **kwargs)
+        self._rendered_source = source
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:package", args=[self.name])
+        return path_for("catalog:package", self.name)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._rendered_source = instance._description_source()
+        return instance
+
+    def _description_source(self) -> tuple[str, str] | None:
+        loaded = self.__dict__
+        if "description" not in loaded or "description_content_type" not in loaded:
+            return None  # deferred: not being written
+        return (loaded["description"] or "", loaded["description_content_type"] or "")
+
+    def delete(self, *args, **kwargs):
+        from catalog.signals import serial_managed
+
+        with serial_managed():
+            return super().delete(*args, **kwargs)
+
+    def _changes_something(self) -> bool:
+        """Whether a field differs from what was loaded (True when that is not known)."""
+        loaded = self.__dict__.get("_audit_snapshot")
+        if loaded is None:
+            return True
+        return any(
+            value != self.__dict__.get(attname, value)
+            for attname, value in loaded.items()
+            if attname not in ("updated", "last_serial")
+        )
 
 
 class Maintainer(AuditedModelMixin, models.Model):
@@ -153,7 +277,7 @@ class Maintainer(AuditedModelMixin, models.Model):
         return f"{self.user} ({self.role}) of {self.package}"
 
 
-class ReleaseQuerySet(AuditedQuerySet):
+class ReleaseQuerySet(ChildQuerySet):
     def newest_first(self) -> ReleaseQuerySet:
         return self.order_by("-sort_key", "-id")
 
@@ -164,15 +288,17 @@ class ReleaseQuerySet(AuditedQuerySet):
 class Release(AuditedModelMixin, models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="releases")
     # As published; the sort key and pre-release flag are computed from it on save.
-    version = models.CharField(max_length=VERSION_MAX_LENGTH)
+    version = models.CharField(max_length=VERSION_MAX_LENGTH, validators=[validate_version])
     sort_key = models.CharField(max_length=SORT_KEY_LENGTH, editable=False)
     is_prerelease = models.BooleanField("pre-release", default=False, editable=False)
     yanked = models.BooleanField(default=False)
-    yanked_reason = models.CharField(max_length=255, blank=True)
-    requires_python = models.CharField(max_length=255, blank=True)
+    yanked_reason = models.CharField(max_length=255, blank=True, null=True, default="")
+    # From `info.requires_python` of the release's own document, else its files'.
+    requires_python = models.CharField(max_length=255, blank=True, null=True, default="")
     summary = models.CharField(max_length=SUMMARY_MAX_LENGTH, blank=True)
     comment = models.TextField(blank=True)
-    created = models.DateTimeField(default=timezone.now)
+    # The first upload of its files; null (unknown) for a release without files.
+    created = models.DateTimeField(default=timezone.now, null=True, blank=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = ReleaseQuerySet.as_manager()
@@ -195,12 +321,16 @@ class Release(AuditedModelMixin, models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:release", args=[self.package.name, self.version])
+        return path_for("catalog:release", self.package.name, self.version)
 
     def compute_version_fields(self) -> None:
         parsed = parse_version(self.version)
         self.sort_key = parsed.sort_key
         self.is_prerelease = parsed.is_prerelease
+
+
+class FileQuerySet(ChildQuerySet):
+    package_path = "release__package_id"
 
 
 class ReleaseFile(AuditedModelMixin, models.Model):
@@ -215,21 +345,30 @@ class ReleaseFile(AuditedModelMixin, models.Model):
         DMG = "bdist_dmg", "DMG"
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
-    filename = models.CharField(max_length=255, unique=True)
-    url = models.URLField(max_length=URL_MAX_LENGTH, blank=True)
+    filename = models.CharField(max_length=255, unique=True, validators=[validate_filename])
+    url = models.URLField(max_length=URL_MAX_LENGTH, blank=True, validators=[validate_url])
     size = models.BigIntegerField(default=0)
     packagetype = models.CharField(max_length=32, choices=PackageType.choices)
     python_version = models.CharField(max_length=64, blank=True)
-    requires_python = models.CharField(max_length=255, blank=True)
+    requires_python = models.CharField(max_length=255, blank=True, null=True, default="")
     sha256 = models.CharField("SHA-256", max_length=64)
     md5 = models.CharField("MD5", max_length=32, blank=True)
-    upload_time = models.DateTimeField(default=timezone.now)
+    blake2b_256 = models.CharField("BLAKE2b-256", max_length=64, blank=True)
+    upload_time = models.DateTimeField(default=timezone.now, null=True, blank=True)
+    # As published (microseconds and all); None for documents that predate it.
+    upload_time_iso_8601 = models.CharField(max_length=40, blank=True, null=True)
+    has_sig = models.BooleanField(default=False)
+    comment_text = models.TextField(blank=True, null=True)
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.CharField(max_length=255, blank=True, null=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
-    objects = AuditedQuerySet.as_manager()
+    objects = FileQuerySet.as_manager()
 
     class Meta:
         ordering = ["release_id", "filename"]
+        # The admin finds a file by its digest (a changelist search at millions of files).
+        indexes = [models.Index(fields=["sha256"], name="file_sha256")]
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="file_size_not_negative"),
         ]

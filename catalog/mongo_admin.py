@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import capfirst, smart_split, unescape_string_literal
@@ -136,10 +136,20 @@ class ReadOnlyDocumentAdmin(CompatDocumentAdmin):
     masked_fields: frozenset[str] = frozenset()
     detail_template = "catalog/mongo_admin/document_detail.html"
 
-    # --- permissions: staff may look, nobody may write ---------------------------
+    # The relational model a document mirrors: Django's view (or change)
+    # permission on it is what lets a staff member see these documents.
+    mirrors: str = ""
+
+    # --- permissions: staff with the model's view permission may look; nobody writes ---
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        app_label, model_name = self.mirrors.split(".")
+        return user.has_perm(f"{app_label}.view_{model_name}") or user.has_perm(
+            f"{app_label}.change_{model_name}"
+        )
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
@@ -193,6 +203,11 @@ class ReadOnlyDocumentAdmin(CompatDocumentAdmin):
         return queryset, False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        refused = _refused_list_parameters(request, self.exact_filters)
+        if refused:
+            return HttpResponseBadRequest(refused, content_type="text/plain; charset=utf-8")
         filters = {name: request.GET[name] for name in self.exact_filters if request.GET.get(name)}
         if filters:
             subtitle = ", ".join(f"{name} = {value}" for name, value in filters.items())
@@ -282,6 +297,25 @@ class ReadOnlyDocumentAdmin(CompatDocumentAdmin):
         return []
 
 
+# A page number longer than this is no page of any collection (skip() takes a
+# 64-bit integer; int() of thousands of digits raises).
+PAGE_MAX_DIGITS = 9
+
+
+def _refused_list_parameters(request, exact_filters: tuple[str, ...]) -> str:
+    """Why the change list's query string is refused (400), or "" when it is fine."""
+    for name in (*exact_filters, "p", "q", "o"):
+        values = request.GET.getlist(name)
+        if len(values) > 1:
+            return f"400 Bad Request: the parameter {name!r} is given {len(values)} times.\n"
+    page = request.GET.get("p")
+    if page is not None and not (
+        page.isascii() and page.isdigit() and len(page) <= PAGE_MAX_DIGITS
+    ):
+        return f"400 Bad Request: the page number {page[:20]!r} is not a page number.\n"
+    return ""
+
+
 class DocumentChangeList(CompatDocumentChangeList):
     def get_queryset(self, request=None):
         queryset = super().get_queryset(request)
@@ -295,6 +329,7 @@ class DocumentChangeList(CompatDocumentChangeList):
 
 @register(PackageDocument, site=site)
 class PackageDocumentAdmin(ReadOnlyDocumentAdmin):
+    mirrors = "catalog.package"
     list_display = ("name", "display_name", "summary", "latest_version", "release_count", "updated")
     list_only = ("name", "display_name", "summary", "latest", "release_count", "updated")
     search_fields = ("name", "display_name", "summary")
@@ -326,6 +361,7 @@ class PackageDocumentAdmin(ReadOnlyDocumentAdmin):
 
 @register(ReleaseDocument, site=site)
 class ReleaseDocumentAdmin(ReadOnlyDocumentAdmin):
+    mirrors = "catalog.release"
     list_display = (
         "version",
         "package",
@@ -379,6 +415,7 @@ class ReleaseDocumentAdmin(ReadOnlyDocumentAdmin):
 
 @register(UserDocument, site=site)
 class UserDocumentAdmin(ReadOnlyDocumentAdmin):
+    mirrors = "catalog.user"
     list_display = ("username", "email", "first_name", "last_name", "staff", "date_joined")
     list_only = ("username", "email", "first_name", "last_name", "is_staff", "date_joined")
     search_fields = ("username", "email", "first_name", "last_name")

@@ -8,10 +8,47 @@ by the next incremental ``migrate_to_mongo`` run.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.services.sync import live_sync_enabled, live_sync_enqueue
+
+# Writers that set the serial themselves (import_pypi) turn the per-row bump off.
+_serial_managed: ContextVar[bool] = ContextVar("catalog_serial_managed", default=False)
+
+
+@contextmanager
+def serial_managed():
+    """Within this block, release and file writes do not raise their package's serial."""
+    token = _serial_managed.set(True)
+    try:
+        yield
+    finally:
+        _serial_managed.reset(token)
+
+
+def raise_serial(package_ids) -> None:
+    """Raise these packages' last_serial by one (unless a writer manages it)."""
+    if package_ids and not _serial_managed.get():
+        # `updated` stays: the incremental migration refreshes the package
+        # document through the changed release or file row (its dependents).
+        Package.objects.filter(pk__in=list(package_ids)).update(last_serial=F("last_serial") + 1)
+
+
+def release_serial(sender, instance: Release, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        raise_serial([instance.package_id])
+
+
+def file_serial(sender, instance: ReleaseFile, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        raise_serial(
+            Release.objects.filter(pk=instance.release_id).values_list("package_id", flat=True)
+        )
 
 
 def package_changed(sender, instance: Package, **kwargs) -> None:
@@ -59,7 +96,29 @@ def package_links_changed(sender, instance, action: str, reverse: bool, pk_set, 
         live_sync_enqueue(packages=instance.packages.values_list("pk", flat=True))
 
 
+def rows_restored(sender, pks, **kwargs) -> None:
+    """Rows a restore of a deletion recreated in bulk (no post_save): rebuild their documents."""
+    if not live_sync_enabled() or not pks:
+        return
+    if sender is Release:
+        packages = Release.objects.filter(pk__in=pks).values_list("package_id", flat=True)
+        live_sync_enqueue(releases=pks, packages=set(packages))
+    elif sender is ReleaseFile:
+        releases = ReleaseFile.objects.filter(pk__in=pks).values_list("release_id", flat=True)
+        live_sync_enqueue(releases=set(releases))
+    elif sender is Maintainer:
+        packages = Maintainer.objects.filter(pk__in=pks).values_list("package_id", flat=True)
+        live_sync_enqueue(packages=set(packages))
+    elif sender is Package:
+        live_sync_enqueue(packages=pks)
+    elif sender is User:
+        live_sync_enqueue(users=pks)
+
+
 def connect() -> None:
+    from audit.signals import objects_restored
+
+    objects_restored.connect(rows_restored, dispatch_uid="catalog.live_sync.restored")
     receivers = [
         (package_changed, Package),
         (release_changed, Release),
@@ -73,6 +132,14 @@ def connect() -> None:
                 receiver,
                 sender=model,
                 dispatch_uid=f"catalog.live_sync.{signal_name(signal)}.{model.__name__}",
+            )
+    # last_serial: a change of a release or file is a change of its package.
+    for receiver, model in ((release_serial, Release), (file_serial, ReleaseFile)):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                receiver,
+                sender=model,
+                dispatch_uid=f"catalog.serial.{signal_name(signal)}.{model.__name__}",
             )
     for receiver, model in ((license_changed, License), (classifier_changed, Classifier)):
         post_save.connect(receiver, sender=model, dispatch_uid=f"catalog.live_sync.save.{model}")

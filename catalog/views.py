@@ -18,16 +18,17 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponsePermanentRedirect,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
-from catalog.rendering import description_render
+from catalog.links import path_for
+from catalog.rendering import description_show
 from catalog.selectors.types import (
     SEARCH_QUERY_MAX_LENGTH,
     FileRow,
@@ -41,9 +42,17 @@ from catalog.versions import canonicalize_name
 
 SEARCH_ORDERS = {"": "Relevance", "name": "Name", "-updated": "Recently updated"}
 FILTER_MAX_LENGTH = 255
+FILTER_MAX_COUNT = 20  # classifier filters per search: each one is a subquery
+PAGE_MAX_DIGITS = 9  # no search has a billion pages; int() of 5,000 digits raises
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
 SIMPLE_API_VERSION = "1.1"
+# PEP 691: "latest" asks for the newest version the server has; the answer
+# names the concrete one.
+SIMPLE_ALIASES = {
+    "application/vnd.pypi.simple.latest+json": SIMPLE_JSON,
+    "application/vnd.pypi.simple.latest+html": SIMPLE_HTML,
+}
 
 
 def conditional(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -202,9 +211,19 @@ def search(request: HttpRequest) -> HttpResponse:
         return bad_request(
             request, f"A filter is too long; the limit is {FILTER_MAX_LENGTH} characters.", context
         )
+    if len(classifiers) > FILTER_MAX_COUNT:
+        return bad_request(
+            request,
+            f"Too many classifier filters ({len(classifiers)}); the limit is {FILTER_MAX_COUNT}.",
+            {**context, "classifiers": classifiers[:FILTER_MAX_COUNT]},
+        )
     if any("\x00" in v for v in (text, license_name, *classifiers)):
         return bad_request(request, "The search contains a NUL character.", context)
-    if not (raw_page.isascii() and raw_page.isdigit()) or int(raw_page) < 1:
+    if (
+        not (raw_page.isascii() and raw_page.isdigit())
+        or len(raw_page) > PAGE_MAX_DIGITS
+        or int(raw_page) < 1
+    ):
         return bad_request(
             request, f"The page number {raw_page[:20]!r} is not a positive whole number.", context
         )
@@ -247,7 +266,7 @@ def _package_page(
         "package": detail,
         "release": release,
         "install": install,
-        "description": description_render(detail.description, detail.description_content_type),
+        "description": description_show(detail.description_html, detail.description),
         "classifier_groups": _grouped_classifiers(detail.classifiers),
         "canonical_url": request.build_absolute_uri(canonical_url),
         "is_default": shown == detail.default_version,
@@ -268,7 +287,7 @@ def package(request: HttpRequest, name: str) -> HttpResponse:
             detail = selectors.package_detail_get(name=name)
         except NotFound as exc:
             return not_found(request, str(exc))
-        canonical_url = reverse("catalog:package", args=[name])
+        canonical_url = path_for("catalog:package", name)
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
@@ -287,8 +306,10 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
         try:
             detail = selectors.package_detail_get(name=name, version=version)
         except NotFound as exc:
-            return not_found(request, str(exc))
-        canonical_url = reverse("catalog:release", args=[name, version])
+            return _equivalent_version_redirect(name, version, "catalog:release") or not_found(
+                request, str(exc)
+            )
+        canonical_url = path_for("catalog:release", name, version)
         return _package_page(request, detail, canonical_url=canonical_url)
 
     return _cached(
@@ -297,6 +318,14 @@ def release(request: HttpRequest, name: str, version: str) -> HttpResponse:
         build,
         stamp=lambda: selectors.package_stamp(name=name),
     )
+
+
+def _equivalent_version_redirect(name: str, version: str, view: str) -> HttpResponse | None:
+    """A redirect to the stored spelling of an equal PEP 440 version (2.0.0 -> 2.0), if any."""
+    stored = selectors.release_version_equivalent(name=name, version=version)
+    if stored is None or stored == version:
+        return None
+    return HttpResponsePermanentRedirect(path_for(view, name, stored))
 
 
 @require_safe
@@ -328,24 +357,36 @@ def _iso_ms(value: datetime | None) -> str | None:
 
 
 def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
+    digests = {"blake2b_256": row.blake2b_256, "md5": row.md5, "sha256": row.sha256}
     return {
-        "comment_text": "",
-        "digests": {"md5": row.md5, "sha256": row.sha256},
+        "comment_text": row.comment_text,
+        # Only the digests the file was published with.
+        "digests": {k: v for k, v in digests.items() if v},
         "downloads": -1,
         "filename": row.filename,
-        "has_sig": False,
-        "md5_digest": row.md5,
+        "has_sig": row.has_sig,
+        "md5_digest": row.md5 or None,
         "packagetype": row.packagetype,
         "python_version": row.python_version,
-        # PyPI gives each file its release's Requires-Python.
-        "requires_python": row.requires_python or release.requires_python or None,
+        "requires_python": row.requires_python,
         "size": row.size,
         "upload_time": _iso(row.upload_time),
-        "upload_time_iso_8601": _iso_ms(row.upload_time),
+        # As published (microseconds); else what MongoDB keeps, so both stores agree.
+        "upload_time_iso_8601": row.upload_time_iso_8601 or _iso_ms(row.upload_time),
         "url": row.url,
-        "yanked": release.yanked,
-        "yanked_reason": release.yanked_reason or None,
+        "yanked": row.yanked or release.yanked,
+        # The file's own (as published), else its release's when only that is yanked.
+        "yanked_reason": (release.yanked_reason or None)
+        if release.yanked and not row.yanked
+        else row.yanked_reason,
     }
+
+
+def _classifiers_in_order(published: list[str], current: list[str]) -> list[str]:
+    """The classifiers in their published order; ones added here since, sorted, after them."""
+    wanted = set(current)
+    kept = [c for c in dict.fromkeys(published or []) if c in wanted]
+    return kept + sorted(wanted - set(kept))
 
 
 @require_safe
@@ -368,41 +409,50 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
     try:
         data = selectors.package_json_get(name=name, version=version)
     except NotFound as exc:
+        if version is not None:
+            moved = _equivalent_version_redirect(name, version, "catalog:json_release")
+            if moved is not None:
+                return moved
         return not_found(request, str(exc))
     detail = data.package
     release = detail.release
-    package_url = request.build_absolute_uri(reverse("catalog:package", args=[name]))
+    package_url = request.build_absolute_uri(path_for("catalog:package", name))
+    published = data.published
     info = {
-        "author": detail.author,
-        "author_email": detail.author_email,
-        "bugtrack_url": None,
-        "classifiers": detail.classifiers,
-        "description": detail.description,
-        "description_content_type": detail.description_content_type or None,
-        "docs_url": detail.docs_url or None,
-        "download_url": "",
+        "author": published["author"],
+        "author_email": published["author_email"],
+        "bugtrack_url": published["bugtrack_url"],
+        "classifiers": _classifiers_in_order(published["classifier_order"], detail.classifiers),
+        "description": published["description"],
+        "description_content_type": published["description_content_type"],
+        "docs_url": published["docs_url"],
+        "download_url": published["download_url"],
         "downloads": {"last_day": -1, "last_month": -1, "last_week": -1},
-        "home_page": detail.home_page,
-        "keywords": detail.keywords,
-        "license": detail.license.name if detail.license else "",
-        "maintainer": detail.maintainer,
-        "maintainer_email": detail.maintainer_email,
+        "dynamic": published["dynamic"],
+        "home_page": published["home_page"],
+        "keywords": published["keywords"],
+        "license": published["license_text"],
+        "license_expression": published["license_expression"],
+        "license_files": published["license_files"],
+        "maintainer": published["maintainer"],
+        "maintainer_email": published["maintainer_email"],
         "name": detail.display_name,
         "package_url": package_url,
-        "platform": None,
+        "platform": published["platform"],
         "project_url": package_url,
-        "project_urls": detail.project_urls or None,
+        "project_urls": published["project_urls"],
+        "provides_extra": published["provides_extra"],
         "release_url": request.build_absolute_uri(
-            reverse("catalog:release", args=[name, release.version])
+            path_for("catalog:release", name, release.version)
         )
         if release
         else None,
-        "requires_dist": None,
-        "requires_python": release.requires_python if release else "",
-        "summary": detail.summary,
+        "requires_dist": published["requires_dist"],
+        "requires_python": release.requires_python if release else None,
+        "summary": published["summary"],
         "version": release.version if release else None,
         "yanked": release.yanked if release else False,
-        "yanked_reason": (release.yanked_reason or None) if release else None,
+        "yanked_reason": release.yanked_reason if release else None,
     }
     body: dict = {"info": info, "last_serial": detail.last_serial}
     if version is None:
@@ -412,8 +462,13 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
             for r in reversed(detail.releases)
         }
     body["urls"] = [_file_json(f, release=release) for f in release.files] if release else []
+    # Stored with the package's info (its newest release's); for another
+    # release they are unknown: an empty list, as PyPI sends when it knows none.
+    describes_shown = release is not None and release.version == detail.default_version
+    body["vulnerabilities"] = (published["vulnerabilities"] or []) if describes_shown else []
     response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
     response["Access-Control-Allow-Origin"] = "*"
+    response["X-PyPI-Last-Serial"] = str(detail.last_serial)
     return _last_modified(response, detail.last_modified)
 
 
@@ -429,6 +484,7 @@ def _simple_format(request: HttpRequest) -> str | None:
     best, best_q = None, 0.0
     for item in accept.split(","):
         media, *params = (p.strip() for p in item.split(";"))
+        media = SIMPLE_ALIASES.get(media.lower(), media.lower())
         quality = 1.0
         for param in params:
             key, _, value = param.partition("=")

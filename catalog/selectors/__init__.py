@@ -36,6 +36,7 @@ __all__ = [
     "package_search",
     "package_stamp",
     "packages_newest_list",
+    "release_version_equivalent",
     "releases_newest_list",
     "simple_index_list",
     "simple_project_get",
@@ -65,6 +66,10 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     return _backend().package_json_get(name=name, version=version)
+
+
+def release_version_equivalent(*, name: str, version: str) -> str | None:
+    return _backend().release_version_equivalent(name=name, version=version)
 
 
 def user_profile_get(*, username: str) -> UserProfile:

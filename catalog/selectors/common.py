@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from catalog.selectors.types import (
     SEARCH_PER_PAGE,
     MaintainerRow,
     NotFound,
     ReleaseRow,
+    SimpleFile,
 )
 
 
@@ -31,3 +33,48 @@ def search_window(*, total: int, page: int) -> tuple[int, int, int]:
     if page < 1 or page > num_pages:
         raise NotFound(f"page {page} is past the end of the results ({num_pages} pages)")
     return (page - 1) * SEARCH_PER_PAGE, SEARCH_PER_PAGE, num_pages
+
+
+def simple_file(
+    *,
+    filename: str,
+    url: str,
+    sha256: str,
+    requires_python: tuple[str | None, str | None],
+    yanked: tuple[bool, str | None, bool, str | None],
+    size: int,
+    upload_time: datetime | None,
+) -> SimpleFile:
+    """A Simple API file: Requires-Python and yanked from the file, else from its release.
+
+    ``requires_python`` is (file's, release's); ``yanked`` is (file yanked,
+    file reason, release yanked, release reason).
+    """
+    file_yanked, file_reason, release_yanked, release_reason = yanked
+    return SimpleFile(
+        filename=filename,
+        url=url,
+        sha256=sha256,
+        requires_python=requires_python[0] or requires_python[1] or None,
+        yanked=file_yanked or release_yanked,
+        yanked_reason=(file_reason if file_yanked else release_reason) or None,
+        size=size,
+        upload_time=upload_time,
+    )
+
+
+def license_terms(value: str) -> list[str]:
+    """What a license filter matches, case-insensitively: the value, with and without "License".
+
+    ``MIT``, ``mit license`` and ``License :: OSI Approved :: MIT License``
+    all find a package whose license is ``MIT``, ``MIT License`` or that
+    classifier; each backend compares these terms to license names, SPDX ids,
+    expressions and the ``License ::`` classifiers (whole or last part).
+    """
+    value = value.strip()
+    terms = [value]
+    if value.lower().endswith(" license"):
+        terms.append(value[: -len(" license")].strip())
+    else:
+        terms.append(value + " License")
+    return [t for t in dict.fromkeys(terms) if t]

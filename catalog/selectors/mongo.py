@@ -11,9 +11,16 @@ import re
 from typing import Any
 
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, release_document_id
-from catalog.selectors.common import default_version, maintainers_sorted, search_window
+from catalog.selectors.common import (
+    default_version,
+    license_terms,
+    maintainers_sorted,
+    search_window,
+    simple_file,
+)
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
+    PUBLISHED_FIELDS,
     CatalogStats,
     FileRow,
     HomePage,
@@ -32,7 +39,7 @@ from catalog.selectors.types import (
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name
+from catalog.versions import canonicalize_name, parse_version
 
 LIST_PROJECTION = {"display_name": 1, "summary": 1, "latest.version": 1, "created": 1, "updated": 1}
 HISTORY_PROJECTION = {
@@ -79,10 +86,16 @@ def _file_row(doc: dict[str, Any]) -> FileRow:
         size=doc.get("size") or 0,
         packagetype=doc.get("packagetype") or "",
         python_version=doc.get("python_version") or "",
-        requires_python=doc.get("requires_python") or "",
+        requires_python=doc.get("requires_python"),
         sha256=doc.get("sha256") or "",
         md5=doc.get("md5") or "",
         upload_time=doc.get("upload_time"),
+        blake2b_256=doc.get("blake2b_256") or "",
+        upload_time_iso_8601=doc.get("upload_time_iso_8601"),
+        has_sig=bool(doc.get("has_sig")),
+        comment_text=doc.get("comment_text"),
+        yanked=bool(doc.get("yanked")),
+        yanked_reason=doc.get("yanked_reason"),
     )
 
 
@@ -91,10 +104,10 @@ def _release_row(doc: dict[str, Any]) -> ReleaseRow:
         version=doc["version"],
         is_prerelease=bool(doc.get("is_prerelease")),
         yanked=bool(doc.get("yanked")),
-        yanked_reason=doc.get("yanked_reason") or "",
+        yanked_reason=doc.get("yanked_reason"),
         created=doc.get("created"),
         updated=doc.get("updated"),
-        requires_python=doc.get("requires_python") or "",
+        requires_python=doc.get("requires_python"),
     )
 
 
@@ -174,7 +187,24 @@ def package_search(*, query: SearchQuery) -> SearchPage:
             }
         )
     if query.license:
-        conditions.append({"license.name": query.license})
+        matches: list[dict[str, Any]] = []
+        for term in license_terms(query.license):
+            exact = {"$regex": "^" + re.escape(term) + "$", "$options": "i"}
+            below = {"$regex": "^License :: (.* :: )?" + re.escape(term) + "$", "$options": "i"}
+            matches += [
+                {"license.name": exact},
+                {"license.spdx_id": exact},
+                # One identifier of an SPDX expression ("MIT" in "MIT OR Apache-2.0").
+                {
+                    "license_expression": {
+                        "$regex": "(^|[ ()])" + re.escape(term) + "($|[ ()])",
+                        "$options": "i",
+                    }
+                },
+                {"classifiers": exact},
+                {"classifiers": below},
+            ]
+        conditions.append({"$or": matches})
     match: dict[str, Any] = {"$and": conditions} if conditions else {}
     total = _packages().count_documents(match)
     offset, limit, num_pages = search_window(total=total, page=query.page)
@@ -225,8 +255,8 @@ def _release_detail(name: str, version: str) -> ReleaseDetail:
         version=doc["version"],
         is_prerelease=bool(doc.get("is_prerelease")),
         yanked=bool(doc.get("yanked")),
-        yanked_reason=doc.get("yanked_reason") or "",
-        requires_python=doc.get("requires_python") or "",
+        yanked_reason=doc.get("yanked_reason"),
+        requires_python=doc.get("requires_python"),
         summary=doc.get("summary") or "",
         comment=doc.get("comment") or "",
         created=doc.get("created"),
@@ -250,6 +280,7 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
         summary=doc.get("summary") or "",
         description=doc.get("description") or "",
         description_content_type=doc.get("description_content_type") or "",
+        description_html=doc.get("description_html") or "",
         keywords=doc.get("keywords") or "",
         home_page=doc.get("home_page") or "",
         docs_url=doc.get("docs_url") or "",
@@ -276,13 +307,33 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     detail = package_detail_get(name=name, version=version)
+    doc = _package(name, dict.fromkeys(PUBLISHED_FIELDS, 1))
+    # A missing field is what the relational default would be (documents
+    # written before the field existed).
+    published = {
+        f: doc.get(f, [] if f in ("classifier_order", "vulnerabilities") else None)
+        for f in PUBLISHED_FIELDS
+    }
     files = {
         r["version"]: sorted((_file_row(f) for f in r.get("files") or []), key=lambda f: f.filename)
         for r in _releases().find({"package": name}, {"version": 1, "files": 1})
     }
     return PackageJson(
-        package=detail, files={r.version: files.get(r.version, []) for r in detail.releases}
+        package=detail,
+        files={r.version: files.get(r.version, []) for r in detail.releases},
+        published=published,
     )
+
+
+def release_version_equivalent(*, name: str, version: str) -> str | None:
+    """The stored spelling of a PEP 440 version equal to ``version`` (``2.0`` for ``2.0.0``)."""
+    parsed = parse_version(version)
+    if parsed.is_legacy:
+        return None
+    doc = _releases().find_one(
+        {"package": name, "sort_key": parsed.sort_key}, {"version": 1}, sort=[("sql_id", 1)]
+    )
+    return doc["version"] if doc else None
 
 
 def user_profile_get(*, username: str) -> UserProfile:
@@ -316,15 +367,17 @@ def simple_project_get(*, name: str) -> SimpleProject:
         versions.append(release["version"])
         for f in release.get("files") or []:
             files.append(
-                SimpleFile(
+                simple_file(
                     filename=f["filename"],
                     url=f.get("url") or "",
                     sha256=f.get("sha256") or "",
-                    requires_python=f.get("requires_python")
-                    or release.get("requires_python")
-                    or "",
-                    yanked=bool(release.get("yanked")),
-                    yanked_reason=release.get("yanked_reason") or "",
+                    requires_python=(f.get("requires_python"), release.get("requires_python")),
+                    yanked=(
+                        bool(f.get("yanked")),
+                        f.get("yanked_reason"),
+                        bool(release.get("yanked")),
+                        release.get("yanked_reason"),
+                    ),
                     size=f.get("size") or 0,
                     upload_time=f.get("upload_time"),
                 )
@@ -385,6 +438,7 @@ def package_stamp(*, name: str) -> str | None:
         {"_id": name},
         {
             "updated": 1,
+            "last_serial": 1,
             "license": 1,
             "classifiers": 1,
             "maintainers": 1,

@@ -6,6 +6,7 @@ releases, files or maintainers: lists select only the columns they show.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from django.db import connection
@@ -26,9 +27,16 @@ from django.db.models import (
 )
 
 from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
-from catalog.selectors.common import default_version, maintainers_sorted, search_window
+from catalog.selectors.common import (
+    default_version,
+    license_terms,
+    maintainers_sorted,
+    search_window,
+    simple_file,
+)
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
+    PUBLISHED_FIELDS,
     CatalogStats,
     FileRow,
     HomePage,
@@ -43,11 +51,10 @@ from catalog.selectors.types import (
     ReleaseRow,
     SearchPage,
     SearchQuery,
-    SimpleFile,
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name
+from catalog.versions import canonicalize_name, parse_version
 
 FILE_COLUMNS = (
     "filename",
@@ -59,6 +66,12 @@ FILE_COLUMNS = (
     "sha256",
     "md5",
     "upload_time",
+    "blake2b_256",
+    "upload_time_iso_8601",
+    "has_sig",
+    "comment_text",
+    "yanked",
+    "yanked_reason",
 )
 
 
@@ -85,7 +98,8 @@ class Milliseconds(Func):
 
 
 def _newest(field: str, tie: str):
-    return (Milliseconds(field).desc(), tie)
+    # Unknown times (a release without files) sort last, as in MongoDB.
+    return (Milliseconds(field).desc(nulls_last=True), tie)
 
 
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
@@ -160,7 +174,26 @@ def package_search(*, query: SearchQuery) -> SearchPage:
             )
         )
     if query.license:
-        packages = packages.filter(license__name=query.license)
+        by_name, by_classifier = Q(), Q()
+        for term in license_terms(query.license):
+            by_name |= (
+                Q(license__name__iexact=term)
+                | Q(license__spdx_id__iexact=term)
+                # One identifier of an SPDX expression ("MIT" in "MIT OR Apache-2.0").
+                | Q(license_expression__iregex=r"(^|[ ()])" + re.escape(term) + r"($|[ ()])")
+            )
+            by_classifier |= Q(classifier__name__iexact=term) | (
+                Q(classifier__name__istartswith="License ::")
+                & Q(classifier__name__iendswith=" :: " + term)
+            )
+        packages = packages.filter(
+            by_name
+            | Exists(
+                Package.classifiers.through.objects.filter(package_id=OuterRef("pk")).filter(
+                    by_classifier
+                )
+            )
+        )
     total = packages.count()
     offset, limit, num_pages = search_window(total=total, page=query.page)
     if query.order == "name":
@@ -211,7 +244,10 @@ def _release_detail(package: Package, version: str) -> ReleaseDetail:
 
 
 def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
-    package = _package(name)
+    return _package_detail(_package(name), version)
+
+
+def _package_detail(package: Package, version: str | None) -> PackageDetail:
     classifiers = sorted(Classifier.objects.filter(packages=package).values_list("name", flat=True))
     maintainers = maintainers_sorted(
         MaintainerRow(username, role)
@@ -238,17 +274,18 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
     return PackageDetail(
         name=package.name,
         display_name=package.display_name,
-        summary=package.summary,
-        description=package.description,
-        description_content_type=package.description_content_type,
-        keywords=package.keywords,
-        home_page=package.home_page,
-        docs_url=package.docs_url,
+        summary=package.summary or "",
+        description=package.description or "",
+        description_content_type=package.description_content_type or "",
+        description_html=package.description_html,
+        keywords=package.keywords or "",
+        home_page=package.home_page or "",
+        docs_url=package.docs_url or "",
         project_urls=dict(package.project_urls or {}),
-        author=package.author,
-        author_email=package.author_email,
-        maintainer=package.maintainer,
-        maintainer_email=package.maintainer_email,
+        author=package.author or "",
+        author_email=package.author_email or "",
+        maintainer=package.maintainer or "",
+        maintainer_email=package.maintainer_email or "",
         license=LicenseInfo(package.license.name, package.license.spdx_id)
         if package.license_id
         else None,
@@ -264,7 +301,9 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
 
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
-    detail = package_detail_get(name=name, version=version)
+    package = _package(name)
+    detail = _package_detail(package, version)
+    published = {f: getattr(package, f) for f in PUBLISHED_FIELDS}
     files: dict[str, list[FileRow]] = defaultdict(list)
     rows = (
         ReleaseFile.objects.filter(release__package__name=name)
@@ -273,7 +312,24 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     )
     for release_version, *row in rows:
         files[release_version].append(FileRow(*row))
-    return PackageJson(package=detail, files={r.version: files[r.version] for r in detail.releases})
+    return PackageJson(
+        package=detail,
+        files={r.version: files[r.version] for r in detail.releases},
+        published=published,
+    )
+
+
+def release_version_equivalent(*, name: str, version: str) -> str | None:
+    """The stored spelling of a PEP 440 version equal to ``version`` (``2.0`` for ``2.0.0``)."""
+    parsed = parse_version(version)
+    if parsed.is_legacy:
+        return None
+    return (
+        Release.objects.filter(package__name=name, sort_key=parsed.sort_key)
+        .order_by("id")
+        .values_list("version", flat=True)
+        .first()
+    )
 
 
 def user_profile_get(*, username: str) -> UserProfile:
@@ -314,6 +370,8 @@ def simple_project_get(*, name: str) -> SimpleProject:
             "sha256",
             "requires_python",
             "release__requires_python",
+            "yanked",
+            "yanked_reason",
             "release__yanked",
             "release__yanked_reason",
             "size",
@@ -321,17 +379,16 @@ def simple_project_get(*, name: str) -> SimpleProject:
         )
     )
     files = [
-        SimpleFile(
-            filename=filename,
-            url=url,
-            sha256=sha256,
-            requires_python=own_req or release_req,
-            yanked=yanked,
-            yanked_reason=reason,
-            size=size,
-            upload_time=uploaded,
+        simple_file(
+            filename=row[0],
+            url=row[1],
+            sha256=row[2],
+            requires_python=(row[3], row[4]),
+            yanked=(row[5], row[6], row[7], row[8]),
+            size=row[9],
+            upload_time=row[10],
         )
-        for filename, url, sha256, own_req, release_req, yanked, reason, size, uploaded in rows
+        for row in rows
     ]
     return SimpleProject(name=name, last_serial=serial, versions=versions, files=files)
 

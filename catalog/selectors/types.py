@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 SEARCH_PER_PAGE = 20
 SEARCH_QUERY_MAX_LENGTH = 200
@@ -38,10 +39,16 @@ class FileRow:
     size: int
     packagetype: str
     python_version: str
-    requires_python: str
+    requires_python: str | None
     sha256: str
     md5: str
     upload_time: datetime | None
+    blake2b_256: str = ""
+    upload_time_iso_8601: str | None = None
+    has_sig: bool = False
+    comment_text: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,10 @@ class ReleaseRow:
     version: str
     is_prerelease: bool
     yanked: bool
-    yanked_reason: str
+    yanked_reason: str | None
     created: datetime | None
     updated: datetime | None = None
-    requires_python: str = ""
+    requires_python: str | None = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,8 @@ class ReleaseDetail:
     version: str
     is_prerelease: bool
     yanked: bool
-    yanked_reason: str
-    requires_python: str
+    yanked_reason: str | None
+    requires_python: str | None
     summary: str
     comment: str
     created: datetime | None
@@ -78,6 +85,8 @@ class PackageDetail:
     summary: str
     description: str
     description_content_type: str
+    # Sanitized HTML rendered when the package was written (catalog.rendering).
+    description_html: str
     keywords: str
     home_page: str
     docs_url: str
@@ -109,6 +118,36 @@ class PackageJson:
 
     package: PackageDetail
     files: dict[str, list[FileRow]]
+    # The package's PyPI `info` fields as published (None where PyPI had null),
+    # keyed by model field name (PUBLISHED_FIELDS).
+    published: dict[str, Any] = field(default_factory=dict)
+
+
+# Package fields served back as published by the JSON API.
+PUBLISHED_FIELDS = (
+    "summary",
+    "description",
+    "description_content_type",
+    "keywords",
+    "home_page",
+    "docs_url",
+    "download_url",
+    "bugtrack_url",
+    "project_urls",
+    "author",
+    "author_email",
+    "maintainer",
+    "maintainer_email",
+    "platform",
+    "license_text",
+    "license_expression",
+    "license_files",
+    "requires_dist",
+    "provides_extra",
+    "dynamic",
+    "classifier_order",
+    "vulnerabilities",
+)
 
 
 @dataclass(frozen=True)
@@ -177,9 +216,9 @@ class SimpleFile:
     filename: str
     url: str
     sha256: str
-    requires_python: str
+    requires_python: str | None
     yanked: bool
-    yanked_reason: str
+    yanked_reason: str | None
     size: int
     upload_time: datetime | None
 

@@ -3,9 +3,12 @@
 Each document is validated completely before anything is written, then the
 package with all its releases and files is written in one transaction: a bad
 document is reported (file, field, reason) and skipped, never half-written.
-The document is the whole state of the package: importing it twice changes
-nothing, and a newer document (higher ``last_serial``) updates exactly what
-differs, including releases and files that disappeared from it.
+Values are stored as published (nulls stay null) and served back unchanged by
+the JSON API; derived values (the display license, sort keys) sit beside them.
+A project document is the whole state of the package: importing it twice
+changes nothing, and a newer document (higher ``last_serial``) updates exactly
+what differs, including releases and files that disappeared from it. A
+per-version document describes one release and removes nothing else.
 """
 
 from __future__ import annotations
@@ -14,30 +17,42 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from audit.normalize import PACKAGE_EMAIL_FIELDS, normalize_email
 from catalog.models import (
     KEYWORDS_MAX_LENGTH,
-    NAME_MAX_LENGTH,
     PEOPLE_MAX_LENGTH,
     SUMMARY_MAX_LENGTH,
     URL_MAX_LENGTH,
-    VERSION_MAX_LENGTH,
     Classifier,
     License,
     Package,
     Release,
     ReleaseFile,
 )
+from catalog.signals import serial_managed
+from catalog.validation import (
+    DESCRIPTION_MAX_LENGTH,
+    STRING_MAX_LENGTH,
+    datetime_parse,
+    depth_problem,
+    filename_problem,
+    integer_problem,
+    json_strings_problem,
+    name_problem,
+    packagetype_problem,
+    text_problem,
+    url_problem,
+    version_problem,
+)
 from catalog.versions import canonicalize_name, parse_version
 
-SHA256_HEX = frozenset("0123456789abcdef")
 LICENSE_NAME_MAX = 100
 
 
@@ -106,21 +121,57 @@ class ImportReport:
 
 
 # --- validation --------------------------------------------------------------
+# Every rule lives in catalog.validation; here they are applied field by field
+# with the document path of each value, before anything is written.
+
+# info fields stored as published (a string or null), with their length bound.
+INFO_TEXT_FIELDS = {
+    "summary": SUMMARY_MAX_LENGTH,
+    "description": DESCRIPTION_MAX_LENGTH,
+    "description_content_type": 128,
+    "keywords": KEYWORDS_MAX_LENGTH,
+    "author": PEOPLE_MAX_LENGTH,
+    "author_email": PEOPLE_MAX_LENGTH,
+    "maintainer": PEOPLE_MAX_LENGTH,
+    "maintainer_email": PEOPLE_MAX_LENGTH,
+    "platform": PEOPLE_MAX_LENGTH,
+    "license_expression": PEOPLE_MAX_LENGTH,
+}
+INFO_URL_FIELDS = ("home_page", "docs_url", "download_url", "bugtrack_url")
+# info fields that are lists of strings or null.
+INFO_LIST_FIELDS = ("license_files", "requires_dist", "provides_extra", "dynamic")
+FILE_COLUMNS_WRITTEN = (
+    "release_id",
+    "url",
+    "size",
+    "packagetype",
+    "python_version",
+    "requires_python",
+    "sha256",
+    "md5",
+    "blake2b_256",
+    "upload_time",
+    "upload_time_iso_8601",
+    "has_sig",
+    "comment_text",
+    "yanked",
+    "yanked_reason",
+)
+RELEASE_COLUMNS_WRITTEN = (
+    "sort_key",
+    "is_prerelease",
+    "yanked",
+    "yanked_reason",
+    "requires_python",
+    "created",
+)
+HEX = frozenset("0123456789abcdef")
 
 
 @dataclass
 class FileData:
     filename: str
-    url: str
-    size: int
-    packagetype: str
-    python_version: str
-    requires_python: str
-    sha256: str
-    md5: str
-    upload_time: datetime | None
-    yanked: bool
-    yanked_reason: str
+    values: dict[str, Any]  # model field values, as published
 
 
 @dataclass
@@ -137,43 +188,59 @@ class PackageData:
     license: str | None
     classifiers: list[str]
     latest_version: str
-    info_yanked: bool
-    info_yanked_reason: str
+    # info.requires_python, info.yanked and info.yanked_reason: what the
+    # document says about the release it describes (latest_version).
+    latest_values: dict[str, Any]
     releases: list[ReleaseData]
     last_serial: int
+    # A project document (``releases``) states the whole release list; a
+    # per-version one (``/pypi/<name>/<version>/json``, only ``urls``)
+    # describes one release and says nothing about the others.
+    full: bool = True
 
 
-def _string(
-    obj: dict, key: str, path: str, *, max_length: int | None = None, required: bool = False
-) -> str:
+def _check(problem: str | None, path: str) -> None:
+    if problem:
+        raise InvalidDocument(path, problem)
+
+
+def _text(obj: dict, key: str, path: str, *, max_length: int = STRING_MAX_LENGTH) -> str | None:
+    """A string field as published (None when null or absent)."""
     value = obj.get(key)
-    if value is None:
-        if required:
-            raise InvalidDocument(path, "is required")
-        return ""
-    if not isinstance(value, str):
-        raise InvalidDocument(path, f"expected a string, got {type(value).__name__}")
-    if required and not value.strip():
-        raise InvalidDocument(path, "must not be empty")
-    if max_length is not None and len(value) > max_length:
-        raise InvalidDocument(path, f"is {len(value)} characters long, the limit is {max_length}")
+    if value is not None:
+        _check(text_problem(value, max_length=max_length), path)
     return value
 
 
-def _datetime(value: Any, path: str) -> datetime | None:
+def _url(obj: dict, key: str, path: str) -> str | None:
+    value = obj.get(key)
+    if value is not None:
+        _check(url_problem(value, max_length=URL_MAX_LENGTH), path)
+    return value
+
+
+def _bool(obj: dict, key: str, path: str) -> bool:
+    value = obj.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidDocument(path, f"expected true or false, got {value!r}"[:200])
+    return value
+
+
+def _string_list(obj: dict, key: str, path: str) -> list[str] | None:
+    value = obj.get(key)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidDocument(path, f"expected an ISO 8601 string, got {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidDocument(path, f"{value!r} is not an ISO 8601 date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not isinstance(value, list):
+        raise InvalidDocument(path, f"expected a list of strings, got {type(value).__name__}")
+    for index, item in enumerate(value):
+        _check(text_problem(item, max_length=PEOPLE_MAX_LENGTH), f"{path}[{index}]")
+    return value
 
 
 def _license_name(info: dict, classifiers: list[str]) -> str | None:
-    """A short license name: the SPDX expression, a one-line license, or the classifier's."""
+    """The display license (derived): the SPDX expression, a one-line license, or a classifier's."""
     expression = info.get("license_expression")
     if isinstance(expression, str) and expression.strip():
         return expression.strip()[:LICENSE_NAME_MAX]
@@ -194,36 +261,70 @@ def _license_name(info: dict, classifiers: list[str]) -> str | None:
     return None
 
 
+def _upload_time(raw: dict, path: str) -> tuple[datetime | None, str | None]:
+    """(the upload time, the published upload_time_iso_8601 or None)."""
+    iso = raw.get("upload_time_iso_8601")
+    plain = raw.get("upload_time")
+    when = None
+    for key, value in (("upload_time_iso_8601", iso), ("upload_time", plain)):
+        if value is None:
+            continue
+        parsed, problem = datetime_parse(value)
+        _check(problem, f"{path}.{key}")
+        when = when or parsed
+    if iso is not None:
+        _check(text_problem(iso, max_length=40), f"{path}.upload_time_iso_8601")
+    return when, iso
+
+
 def _file(raw: Any, path: str) -> FileData:
     if not isinstance(raw, dict):
         raise InvalidDocument(path, f"expected an object, got {type(raw).__name__}")
-    filename = _string(raw, "filename", f"{path}.filename", max_length=255, required=True)
+    filename = raw.get("filename")
+    if filename is None:
+        raise InvalidDocument(f"{path}.filename", "is required")
+    _check(filename_problem(filename), f"{path}.filename")
     size = raw.get("size", 0)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InvalidDocument(f"{path}.size", f"expected a non-negative integer, got {size!r}")
+    _check(integer_problem(size), f"{path}.size")
+    packagetype = raw.get("packagetype")
+    _check(packagetype_problem(packagetype), f"{path}.packagetype")
     digests = raw.get("digests") or {}
     if not isinstance(digests, dict):
         raise InvalidDocument(f"{path}.digests", "expected an object")
-    sha256 = _string(digests, "sha256", f"{path}.digests.sha256", required=True).lower()
-    if len(sha256) != 64 or not set(sha256) <= SHA256_HEX:
-        raise InvalidDocument(f"{path}.digests.sha256", "expected 64 hexadecimal characters")
-    md5 = _string(digests, "md5", f"{path}.digests.md5", max_length=32)
-    upload = raw.get("upload_time_iso_8601") or raw.get("upload_time")
-    yanked = raw.get("yanked", False)
-    if not isinstance(yanked, bool):
-        raise InvalidDocument(f"{path}.yanked", f"expected true or false, got {yanked!r}")
+    sha256 = digests.get("sha256")
+    if sha256 is None:
+        raise InvalidDocument(f"{path}.digests.sha256", "is required")
+    hexes = {}
+    for key, length in (("sha256", 64), ("md5", 32), ("blake2b_256", 64)):
+        value = digests.get(key)
+        if value is None:
+            hexes[key] = ""
+            continue
+        if not isinstance(value, str) or len(value) != length or not set(value) <= HEX:
+            raise InvalidDocument(
+                f"{path}.digests.{key}", f"expected {length} lowercase hexadecimal characters"
+            )
+        hexes[key] = value
+    upload_time, iso = _upload_time(raw, path)
+    python_version = _text(raw, "python_version", f"{path}.python_version", max_length=64)
     return FileData(
         filename=filename,
-        url=_string(raw, "url", f"{path}.url", max_length=URL_MAX_LENGTH),
-        size=size,
-        packagetype=_string(raw, "packagetype", f"{path}.packagetype", max_length=32),
-        python_version=_string(raw, "python_version", f"{path}.python_version", max_length=64),
-        requires_python=_string(raw, "requires_python", f"{path}.requires_python", max_length=255),
-        sha256=sha256,
-        md5=md5,
-        upload_time=_datetime(upload, f"{path}.upload_time_iso_8601"),
-        yanked=yanked,
-        yanked_reason=_string(raw, "yanked_reason", f"{path}.yanked_reason", max_length=255),
+        values={
+            "url": _url(raw, "url", f"{path}.url") or "",
+            "size": size,
+            "packagetype": packagetype,
+            "python_version": python_version or "",
+            "requires_python": _text(
+                raw, "requires_python", f"{path}.requires_python", max_length=255
+            ),
+            **hexes,
+            "upload_time": upload_time,
+            "upload_time_iso_8601": iso,
+            "has_sig": _bool(raw, "has_sig", f"{path}.has_sig"),
+            "comment_text": _text(raw, "comment_text", f"{path}.comment_text"),
+            "yanked": _bool(raw, "yanked", f"{path}.yanked"),
+            "yanked_reason": _text(raw, "yanked_reason", f"{path}.yanked_reason", max_length=255),
+        },
     )
 
 
@@ -233,67 +334,76 @@ def document_validate(document: Any) -> PackageData:
         raise InvalidDocument(
             "(document)", f"expected a JSON object, got {type(document).__name__}"
         )
+    _check(depth_problem(document), "(document)")
     info = document.get("info")
     if not isinstance(info, dict):
         raise InvalidDocument("info", "is required and must be an object")
-    display = _string(info, "name", "info.name", max_length=NAME_MAX_LENGTH, required=True).strip()
-    fields = {
-        "summary": _string(info, "summary", "info.summary", max_length=SUMMARY_MAX_LENGTH),
-        "description": _string(info, "description", "info.description"),
-        "description_content_type": _string(
-            info, "description_content_type", "info.description_content_type", max_length=128
-        ),
-        "keywords": _string(info, "keywords", "info.keywords", max_length=KEYWORDS_MAX_LENGTH),
-        "home_page": _string(info, "home_page", "info.home_page", max_length=URL_MAX_LENGTH),
-        "docs_url": _string(info, "docs_url", "info.docs_url", max_length=URL_MAX_LENGTH),
-        "author": _string(info, "author", "info.author", max_length=PEOPLE_MAX_LENGTH),
-        "author_email": _string(
-            info, "author_email", "info.author_email", max_length=PEOPLE_MAX_LENGTH
-        ),
-        "maintainer": _string(info, "maintainer", "info.maintainer", max_length=PEOPLE_MAX_LENGTH),
-        "maintainer_email": _string(
-            info, "maintainer_email", "info.maintainer_email", max_length=PEOPLE_MAX_LENGTH
-        ),
+    display = info.get("name")
+    if display is None or display == "":
+        raise InvalidDocument("info.name", "is required")
+    _check(name_problem(display), "info.name")
+    fields: dict[str, Any] = {
+        key: _text(info, key, f"info.{key}", max_length=limit)
+        for key, limit in INFO_TEXT_FIELDS.items()
     }
-    fields["summary"] = fields["summary"].strip()
-    # What the pre_save hook would store (bulk writes skip it); comparing the
-    # raw value with the stored one would make every re-import an update.
-    for name in PACKAGE_EMAIL_FIELDS:
-        fields[name] = normalize_email(fields[name])
-    project_urls = info.get("project_urls") or {}
-    if not isinstance(project_urls, dict):
-        raise InvalidDocument("info.project_urls", "expected an object of label: URL")
-    for label, url in project_urls.items():
-        if not isinstance(url, str):
-            raise InvalidDocument(f"info.project_urls.{label}", "expected a string")
-        if len(url) > URL_MAX_LENGTH:
-            raise InvalidDocument(f"info.project_urls.{label}", f"longer than {URL_MAX_LENGTH}")
+    fields.update({key: _url(info, key, f"info.{key}") for key in INFO_URL_FIELDS})
+    fields.update({key: _string_list(info, key, f"info.{key}") for key in INFO_LIST_FIELDS})
+    fields["license_text"] = _text(info, "license", "info.license")
+    project_urls = info.get("project_urls")
+    if project_urls is not None:
+        if not isinstance(project_urls, dict):
+            raise InvalidDocument("info.project_urls", "expected an object of label: URL")
+        for label, url in project_urls.items():
+            _check(text_problem(label, max_length=255), f"info.project_urls[{label!r}]")
+            if label.startswith("$") or "." in label:
+                # Stored as a MongoDB field name.
+                raise InvalidDocument(
+                    f"info.project_urls[{label!r}]", "a label may not start with '$' or hold '.'"
+                )
+            _check(url_problem(url, max_length=URL_MAX_LENGTH), f"info.project_urls[{label!r}]")
     fields["project_urls"] = project_urls
     classifiers = info.get("classifiers") or []
-    if not isinstance(classifiers, list) or not all(isinstance(c, str) for c in classifiers):
+    if not isinstance(classifiers, list):
         raise InvalidDocument("info.classifiers", "expected a list of strings")
     for index, classifier in enumerate(classifiers):
-        if len(classifier) > 255:
-            raise InvalidDocument(f"info.classifiers[{index}]", "longer than 255 characters")
-    latest = _string(info, "version", "info.version", max_length=VERSION_MAX_LENGTH)
-    info_yanked = info.get("yanked", False)
-    if not isinstance(info_yanked, bool):
-        raise InvalidDocument("info.yanked", f"expected true or false, got {info_yanked!r}")
+        _check(text_problem(classifier, max_length=255), f"info.classifiers[{index}]")
+        if not classifier.strip():
+            raise InvalidDocument(f"info.classifiers[{index}]", "is empty")
+    fields["classifier_order"] = classifiers
+    vulnerabilities = document.get("vulnerabilities")
+    if vulnerabilities is None:
+        vulnerabilities = []
+    if not isinstance(vulnerabilities, list):
+        raise InvalidDocument("vulnerabilities", "expected a list")
+    bad = json_strings_problem(vulnerabilities)
+    if bad:
+        raise InvalidDocument(f"vulnerabilities.{bad[0]}".rstrip("."), bad[1])
+    fields["vulnerabilities"] = vulnerabilities
+
+    latest = info.get("version")
+    if latest is not None:
+        _check(version_problem(latest), "info.version")
+    latest = latest or ""
+    latest_values = {
+        "requires_python": _text(info, "requires_python", "info.requires_python", max_length=255),
+        "yanked": _bool(info, "yanked", "info.yanked"),
+        "yanked_reason": _text(info, "yanked_reason", "info.yanked_reason", max_length=255),
+    }
 
     raw_releases = document.get("releases")
-    if raw_releases is None:
+    full = raw_releases is not None
+    if not full:
         # The per-version endpoint has no "releases": its "urls" are that version's files.
-        raw_releases = {latest: document.get("urls") or []} if latest else {}
+        if not latest:
+            raise InvalidDocument("info.version", "a per-version document (no releases) needs it")
+        raw_releases = {latest: document.get("urls") or []}
     if not isinstance(raw_releases, dict):
         raise InvalidDocument("releases", "expected an object of version: [files]")
     releases = []
     seen_files: set[str] = set()
     for version, files in raw_releases.items():
         path = f"releases[{version!r}]"
-        if not version.strip():
-            raise InvalidDocument(path, "a version must not be empty")
-        if len(version) > VERSION_MAX_LENGTH:
-            raise InvalidDocument(path, f"version longer than {VERSION_MAX_LENGTH} characters")
+        _check(version_problem(version), path)
         if not isinstance(files, list):
             raise InvalidDocument(path, "expected a list of files")
         parsed = [_file(f, f"{path}[{i}]") for i, f in enumerate(files)]
@@ -302,57 +412,67 @@ def document_validate(document: Any) -> PackageData:
                 raise InvalidDocument(path, f"file {f.filename!r} appears twice in the document")
             seen_files.add(f.filename)
         releases.append(ReleaseData(version=version, files=parsed))
-    last_serial = document.get("last_serial", 0) or 0
-    if not isinstance(last_serial, int) or isinstance(last_serial, bool):
-        raise InvalidDocument("last_serial", f"expected an integer, got {last_serial!r}")
+    last_serial = document.get("last_serial")
+    if last_serial is None:
+        last_serial = 0
+    _check(integer_problem(last_serial), "last_serial")
     return PackageData(
         display_name=display,
         name=canonicalize_name(display),
         fields=fields,
         license=_license_name(info, classifiers),
-        classifiers=sorted(set(classifiers)),
+        classifiers=list(dict.fromkeys(classifiers)),
         latest_version=latest,
-        info_yanked=info_yanked,
-        info_yanked_reason=_string(info, "yanked_reason", "info.yanked_reason", max_length=255),
+        latest_values=latest_values,
         releases=releases,
         last_serial=last_serial,
+        full=full,
     )
 
 
 # --- writing -----------------------------------------------------------------
 
 
-def _release_values(data: PackageData, release: ReleaseData) -> dict[str, Any]:
-    files = release.files
-    if files:
-        yanked = all(f.yanked for f in files)
-        reason = next((f.yanked_reason for f in files if f.yanked_reason), "") if yanked else ""
-        requires = next((f.requires_python for f in files if f.requires_python), "")
+class _Stale(Exception):
+    """Raised inside the write to roll back an older document's changes."""
+
+
+def _release_values(
+    data: PackageData, release: ReleaseData, stored: Release | None
+) -> dict[str, Any]:
+    files = [f.values for f in release.files]
+    if release.version == data.latest_version:
+        values = dict(data.latest_values)
+    elif files:
+        yanked = all(f["yanked"] for f in files)
+        values = {
+            "yanked": yanked,
+            "yanked_reason": next((f["yanked_reason"] for f in files if f["yanked_reason"]), None)
+            if yanked
+            else None,
+            # PyPI copies a release's Requires-Python onto its files.
+            "requires_python": next(
+                (f["requires_python"] for f in files if f["requires_python"]), None
+            ),
+        }
     else:
-        yanked = data.info_yanked and release.version == data.latest_version
-        reason = data.info_yanked_reason if yanked else ""
-        requires = ""
+        values = {"yanked": False, "yanked_reason": None, "requires_python": None}
+    if stored is not None and release.version != data.latest_version:
+        # What a per-version document said about this release stays, unless
+        # its files now say otherwise.
+        if not values["requires_python"] and stored.requires_python:
+            values["requires_python"] = stored.requires_python
+        if not files:
+            values["yanked"], values["yanked_reason"] = stored.yanked, stored.yanked_reason
+    times = [f["upload_time"] for f in files if f["upload_time"]]
     parsed = parse_version(release.version)
-    return {
-        "sort_key": parsed.sort_key,
-        "is_prerelease": parsed.is_prerelease,
-        "yanked": yanked,
-        "yanked_reason": reason,
-        "requires_python": requires,
-    }
-
-
-def _file_values(f: FileData) -> dict[str, Any]:
-    return {
-        "url": f.url,
-        "size": f.size,
-        "packagetype": f.packagetype,
-        "python_version": f.python_version,
-        "requires_python": f.requires_python,
-        "sha256": f.sha256,
-        "md5": f.md5,
-        "upload_time": f.upload_time or timezone.now(),
-    }
+    values.update(
+        sort_key=parsed.sort_key,
+        is_prerelease=parsed.is_prerelease,
+        # The first upload; unknown (None) for a release without files.
+        created=min(times) if times else (stored.created if stored else None),
+    )
+    return values
 
 
 def _changed(obj: Any, values: dict[str, Any]) -> bool:
@@ -364,32 +484,52 @@ def _changed(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-@transaction.atomic
 def package_write(*, data: PackageData) -> tuple[str, int, int]:
-    """Write one validated package; returns (status, releases written, files written)."""
-    package = Package.objects.select_for_update().filter(name=data.name).first()
-    if package is not None and data.last_serial and data.last_serial < package.last_serial:
+    """Write one validated package; returns (status, releases written, files written).
+
+    An older document (a lower ``last_serial``, or none while the stored
+    package has one) never changes a stored package: its changes are rolled
+    back and it is reported ``skipped``; an identical one is ``unchanged``.
+    """
+    try:
+        return _package_write(data=data)
+    except _Stale:
         return "skipped", 0, 0
+
+
+@transaction.atomic
+def _package_write(*, data: PackageData) -> tuple[str, int, int]:
+    package = Package.objects.select_for_update().filter(name=data.name).first()
+    stale = package is not None and (
+        data.last_serial < package.last_serial or (not data.last_serial and package.last_serial)
+    )
     license_obj = License.objects.get_or_create(name=data.license)[0] if data.license else None
-    values = {
-        **data.fields,
-        "display_name": data.display_name,
-        "license": license_obj,
-        "last_serial": data.last_serial,
-    }
     created = package is None
     changed = False
+    # A per-version document speaks for the package only when its release is
+    # the newest one; an older release's document updates that release alone.
+    describes_package = data.full or created or _is_newest(package, data.latest_version)
+    values = (
+        {**data.fields, "display_name": data.display_name, "license": license_obj}
+        if describes_package
+        else {}
+    )
     if created:
-        times = [f.upload_time for r in data.releases for f in r.files if f.upload_time]
-        package = Package(name=data.name, created=min(times) if times else timezone.now(), **values)
+        times = [f.values["upload_time"] for r in data.releases for f in r.files]
+        times = [t for t in times if t]
+        package = Package(
+            name=data.name,
+            created=min(times) if times else timezone.now(),
+            last_serial=data.last_serial,
+            **values,
+        )
         package.save()
     elif _changed(package, values):
-        package.save()
         changed = True
 
-    wanted = set(data.classifiers)
+    wanted = list(data.classifiers)
     current = set(package.classifiers.values_list("name", flat=True))
-    if wanted != current:
+    if describes_package and set(wanted) != current:
         existing = {c.name: c for c in Classifier.objects.filter(name__in=wanted)}
         Classifier.objects.bulk_create(
             [Classifier(name=n) for n in wanted if n not in existing], ignore_conflicts=True
@@ -397,36 +537,35 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
         package.classifiers.set(Classifier.objects.filter(name__in=wanted))
         changed = True
 
-    releases = {r.version: r for r in Release.objects.filter(package=package)}
+    stored_releases = Release.objects.filter(package=package)
+    if not data.full:
+        stored_releases = stored_releases.filter(version__in=[r.version for r in data.releases])
+    releases = {r.version: r for r in stored_releases}
     new_releases, dirty_releases = [], []
     for release in data.releases:
-        values = _release_values(data, release)
         existing = releases.get(release.version)
+        values = _release_values(data, release, existing)
         if existing is None:
-            times = [f.upload_time for f in release.files if f.upload_time]
-            new_releases.append(
-                Release(
-                    package=package,
-                    version=release.version,
-                    created=min(times) if times else timezone.now(),
-                    **values,
-                )
-            )
+            new_releases.append(Release(package=package, version=release.version, **values))
         elif _changed(existing, values):
             dirty_releases.append(existing)
-    gone = [r.pk for v, r in releases.items() if v not in {x.version for x in data.releases}]
+    described = {r.version for r in data.releases}
+    gone = [r.pk for v, r in releases.items() if v not in described] if data.full else []
     if gone:
         Release.objects.filter(pk__in=gone).delete()
     Release.objects.bulk_create(new_releases)
     if dirty_releases:
-        Release.objects.bulk_update(
-            dirty_releases,
-            ["sort_key", "is_prerelease", "yanked", "yanked_reason", "requires_python"],
-        )
+        Release.objects.bulk_update(dirty_releases, RELEASE_COLUMNS_WRITTEN)
     by_version = {**releases, **{r.version: r for r in new_releases}}
 
-    files = {f.filename: f for f in ReleaseFile.objects.filter(release__package=package)}
+    # Only files of the releases this document describes are candidates for removal.
     wanted_files = {f.filename for r in data.releases for f in r.files}
+    stored_files = ReleaseFile.objects.filter(release__package=package)
+    if not data.full:
+        stored_files = stored_files.filter(
+            Q(release__in=list(releases.values())) | Q(filename__in=wanted_files)
+        )
+    files = {f.filename: f for f in stored_files}
     taken = set(
         ReleaseFile.objects.filter(filename__in=wanted_files - files.keys()).values_list(
             "filename", flat=True
@@ -440,43 +579,43 @@ def package_write(*, data: PackageData) -> tuple[str, int, int]:
     for release in data.releases:
         release_id = by_version[release.version].pk
         for f in release.files:
-            values = {**_file_values(f), "release_id": release_id}
+            values = {**f.values, "release_id": release_id}
             existing = files.get(f.filename)
             if existing is None:
                 new_files.append(ReleaseFile(filename=f.filename, **values))
-            else:
-                if f.upload_time is None:
-                    values.pop("upload_time")
-                if _changed(existing, values):
-                    dirty_files.append(existing)
-    stale = [f.pk for name, f in files.items() if name not in wanted_files]
-    if stale:
-        ReleaseFile.objects.filter(pk__in=stale).delete()
+            elif _changed(existing, values):
+                dirty_files.append(existing)
+    stale_files = [f.pk for name, f in files.items() if name not in wanted_files]
+    if stale_files:
+        ReleaseFile.objects.filter(pk__in=stale_files).delete()
     ReleaseFile.objects.bulk_create(new_files)
     if dirty_files:
-        ReleaseFile.objects.bulk_update(
-            dirty_files,
-            [
-                "release_id",
-                "url",
-                "size",
-                "packagetype",
-                "python_version",
-                "requires_python",
-                "sha256",
-                "md5",
-                "upload_time",
-            ],
-        )
-    if not created and (
-        new_releases or dirty_releases or gone or new_files or dirty_files or stale
-    ):
+        ReleaseFile.objects.bulk_update(dirty_files, FILE_COLUMNS_WRITTEN)
+    if new_releases or dirty_releases or gone or new_files or dirty_files or stale_files:
         changed = True
-        # Release-level changes are a change to the package: bump `updated`,
-        # which the incremental migration reads.
-        package.save(update_fields=["updated"])
-    status = "imported" if created else ("updated" if changed else "unchanged")
-    return status, len(new_releases) + len(dirty_releases), len(new_files) + len(dirty_files)
+    if created:
+        return "imported", len(new_releases), len(new_files)
+    if not changed:
+        return "unchanged", 0, 0
+    if stale:
+        raise _Stale()
+    # Any change is a change of the package: `updated` moves (the incremental
+    # migration reads it) and the serial is raised (catalog.signals: to the
+    # document's, or by one when the document's is not higher).
+    package.last_serial = max(package.last_serial, data.last_serial)
+    package.save()
+    return "updated", len(new_releases) + len(dirty_releases), len(new_files) + len(dirty_files)
+
+
+def _is_newest(package: Package, version: str) -> bool:
+    """Whether ``version`` sorts at or above every stored release of ``package``."""
+    newest = (
+        Release.objects.filter(package=package)
+        .order_by("-sort_key")
+        .values_list("sort_key", flat=True)
+        .first()
+    )
+    return newest is None or parse_version(version).sort_key >= newest
 
 
 # --- reading -----------------------------------------------------------------
@@ -500,11 +639,20 @@ def _load(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidDocument("(file)", f"cannot be read: {exc}") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InvalidDocument(
             "(document)", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise InvalidDocument("(document)", "is nested too deeply to be a PyPI document") from None
+    except ValueError as exc:  # a constant refused below, an integer too long to parse
+        raise InvalidDocument("(document)", str(exc)) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def package_import(*, paths: Iterable[str | Path]) -> ImportReport:
@@ -516,12 +664,13 @@ def package_import(*, paths: Iterable[str | Path]) -> ImportReport:
         try:
             data = document_validate(_load(path))
             outcome.name = data.name
-            outcome.status, outcome.releases, outcome.files = package_write(data=data)
+            with serial_managed():
+                outcome.status, outcome.releases, outcome.files = package_write(data=data)
             if outcome.status == "skipped":
                 outcome.reason = "the stored package is newer (higher last_serial)"
         except InvalidDocument as exc:
             outcome.status, outcome.field, outcome.reason = "failed", exc.field, exc.reason
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:
             outcome.status, outcome.field = "failed", "(database)"
             outcome.reason = f"rejected by a database constraint: {exc}".strip()
         report.outcomes.append(outcome)

@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from bson import json_util
+import bson
+from bson import ObjectId, json_util
 from bson.json_util import JSONOptions
 from mongoengine.connection import get_db
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -64,6 +66,83 @@ _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 class MergeError(ValueError):
     """A configuration error: nothing was read or written."""
+
+
+# MongoDB's own limit on nesting in a BSON document; a deeper record cannot be
+# stored, and Python's JSON parser would hit its recursion limit long before.
+MAX_DEPTH = 100
+# Collection names MongoDB refuses or reserves, and the project's own
+# bookkeeping, which a merge must never overwrite (the audit chain would break,
+# a migration or job would resume from a forged position).
+COLLECTION_NAME_MAX_LENGTH = 120
+
+
+def _own_collections() -> frozenset[str]:
+    from audit.recorder import MONGO_CHAIN, MONGO_ENTRIES
+    from catalog.services.migrate import STATE_COLLECTION
+    from catalog.services.offline import CHECKPOINTS
+
+    return frozenset({MONGO_ENTRIES, MONGO_CHAIN, STATE_COLLECTION, CHECKPOINTS})
+
+
+def collection_name_check(name: str, *, option: str) -> None:
+    """Raise MergeError unless ``name`` is a collection a merge may write."""
+    if not isinstance(name, str) or not name:
+        raise MergeError(f"{option}: a collection name is required")
+    problem = None
+    if len(name) > COLLECTION_NAME_MAX_LENGTH:
+        problem = f"longer than {COLLECTION_NAME_MAX_LENGTH} characters"
+    elif "$" in name or "\x00" in name:
+        problem = "contains '$' or a NUL character"
+    elif name.startswith(".") or name.endswith(".") or ".." in name:
+        problem = "starts or ends with '.', or has an empty part"
+    elif name.startswith("system."):
+        problem = "is a system collection"
+    elif any(ch < " " or ch == "\x7f" for ch in name):
+        problem = "contains a control character"
+    elif name in _own_collections():
+        problem = "is the project's own bookkeeping (audit, migration or job state)"
+    if problem:
+        raise MergeError(f"{option} {name[:80]!r}: not a collection a merge may write: {problem}")
+
+
+def _structure_problem(value: Any, path: str = "", depth: int = 0) -> str | None:
+    """Why a record cannot be stored as it is (depth, field names), or None."""
+    if depth > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels (MongoDB's limit)"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"field name {key!r} at {path or 'top level'} is not a string"
+            if key.startswith("$") or "\x00" in key:
+                return (
+                    f"field name {key[:40]!r} at {path or 'top level'} starts with '$' or holds NUL"
+                )
+            problem = _structure_problem(item, f"{path}.{key}" if path else key, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _structure_problem(item, f"{path}[{index}]", depth + 1)
+            if problem:
+                return problem
+    return None
+
+
+def _key_value_problem(field_name: str, value: Any) -> str | None:
+    # A key groups records in a dict and is looked up in MongoDB by equality:
+    # only scalars do both (True == 1 in Python, NaN != NaN, objects are unhashable).
+    if isinstance(value, bool) or not isinstance(value, str | int | float | ObjectId | datetime):
+        return f"key field {field_name!r}: expected a string or a number, got {_json_type(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"key field {field_name!r}: {value!r} is not a usable key"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "an array", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
 
 
 # --- sources -----------------------------------------------------------------
@@ -114,6 +193,11 @@ def _file_records(spec: SourceSpec) -> Iterator[_Record | MalformedRecord]:
         except ValueError as exc:
             yield MalformedRecord(spec.name, str(path), f"not valid JSON: {exc}")
             return
+        except RecursionError:
+            yield MalformedRecord(
+                spec.name, str(path), f"JSON nested too deeply (the limit is {MAX_DEPTH} levels)"
+            )
+            return
         for number, item in enumerate(items, start=1):
             yield _Record(spec.name, f"item {number}", item)
         return
@@ -124,6 +208,13 @@ def _file_records(spec: SourceSpec) -> Iterator[_Record | MalformedRecord]:
             doc = json_util.loads(line, json_options=_JSON_OPTIONS)
         except ValueError as exc:
             yield MalformedRecord(spec.name, f"line {number}", f"not valid JSON: {exc}")
+            continue
+        except RecursionError:
+            yield MalformedRecord(
+                spec.name,
+                f"line {number}",
+                f"JSON nested too deeply (the limit is {MAX_DEPTH} levels)",
+            )
             continue
         yield _Record(spec.name, f"line {number}", doc)
 
@@ -475,6 +566,15 @@ def sources_merge(
         raise MergeError(f"invalid key {list(key)!r}: field names, not operators")
     if batch_size < 1:
         raise MergeError("batch size must be at least 1")
+    collection_name_check(into, option="--into")
+    collection_name_check(conflicts_collection, option="--conflicts-collection")
+    if conflicts_collection == into:
+        raise MergeError("--into and --conflicts-collection must be different collections")
+    for spec in sources:
+        if spec.kind == "mongo" and spec.location in _own_collections():
+            raise MergeError(
+                f"source {spec.name!r}: {spec.location!r} is the project's own bookkeeping"
+            )
     order = list(priority or names)
     unknown = [n for n in order if n not in names]
     if unknown or sorted(order) != sorted(names):
@@ -578,6 +678,15 @@ def sources_merge(
                     action = "update"
                 if action != "unchanged":
                     merged[PROVENANCE] = {"sources": merged_sources, "policy": policy, "at": now}
+                    unstorable = _unstorable(merged)
+                    if unstorable:
+                        # Checked before any write: a value MongoDB refuses would
+                        # otherwise fail the bulk write part way through.
+                        result.malformed.append(MalformedRecord(into, f"key {label!r}", unstorable))
+                        result.totals.failed += 1
+                        for name in contributing:
+                            result.sources[name].failed += 1
+                        continue
                     writes.append((label, _write_operation(action, merged, key, key_values)))
             result.changes.append(Change(key=label, action=action, fields=changed))
             outcome = _OUTCOME_COUNTER[action]
@@ -590,7 +699,7 @@ def sources_merge(
         if not dry_run:
             result.written += _bulk_write(target, writes, result)
             if conflict_writes:
-                db[conflicts_collection].bulk_write(conflict_writes, ordered=False)
+                audited_bulk_write(db[conflicts_collection], conflict_writes, ordered=False)
     return result
 
 
@@ -614,11 +723,17 @@ def _contribution(
     doc = record.doc
     if not isinstance(doc, dict):
         return None, f"expected a JSON object, got {type(doc).__name__}"
+    problem = _structure_problem(doc)
+    if problem:
+        return None, problem
     values = []
     for field_name in key:
         value = doc.get(field_name)
         if value is None or value == "":
             return None, f"missing key field {field_name!r}"
+        problem = _key_value_problem(field_name, value)
+        if problem:
+            return None, problem
         try:
             values.append(normalizers[field_name](value))
         except TypeError as exc:
@@ -667,6 +782,15 @@ def _existing_documents(target, key: list[str], chunk: list[tuple]) -> dict[tupl
         if values in wanted:
             found.setdefault(values, doc)
     return found
+
+
+def _unstorable(doc: Document) -> str | None:
+    """Why MongoDB cannot store ``doc`` (an integer beyond 64 bits, ...), or None."""
+    try:
+        bson.encode(doc)
+    except (bson.errors.InvalidDocument, OverflowError) as exc:
+        return f"cannot be stored in MongoDB: {exc}"
+    return None
 
 
 def _write_operation(action: str, merged: Document, key: list[str], key_values: tuple):

@@ -177,6 +177,8 @@ Since = Callable[[type[Model]], QuerySet]
 def _package_dependents(changed: Since) -> set[int]:
     pks: set[int] = set()
     pks.update(changed(Release).values_list("package_id", flat=True))
+    # A file's change raises its package's last_serial (catalog.signals).
+    pks.update(changed(ReleaseFile).values_list("release__package_id", flat=True))
     pks.update(changed(Maintainer).values_list("package_id", flat=True))
     pks.update(Package.objects.filter(license__in=changed(License)).values_list("pk", flat=True))
     pks.update(
@@ -224,7 +226,7 @@ SPECS: dict[str, CollectionSpec] = {
             document=PackageDocument,
             build=lambda pks, creds: mapping.package_documents(pks),
             problems=mapping.package_problems,
-            depends_on=(Release, Maintainer, License, Classifier, User),
+            depends_on=(Release, ReleaseFile, Maintainer, License, Classifier, User),
             dependents=_package_dependents,
         ),
     )
@@ -588,11 +590,28 @@ def _prune_sweep(spec: CollectionSpec, ctx: _Context, report: CollectionReport) 
             ]
             ops = [DeleteOne({"_id": key, "sql_id": doc["sql_id"]}) for key, doc in stale]
             if ops:
+                packages = {doc["package"] for _, doc in stale if doc.get("package")}
+                # Written ahead of the deletes: a run that stops after them still
+                # refreshes these packages (their latest release and count).
+                _packages_to_refresh(ctx, packages)
                 _write(spec, ctx, report, ops, [key for key, _ in stale])
-                touched.update(doc["package"] for _, doc in stale if doc.get("package"))
+                touched.update(packages)
+        _after_batch(spec, ctx, {"prune_position": upper})
         if upper == PK_MAX:
             return touched
         last = upper
+
+
+REFRESH_FIELD = "refresh"
+
+
+def _packages_to_refresh(ctx: _Context, names: set[str]) -> None:
+    """Keep, in the packages collection's state, the packages a pruned release changed."""
+    if ctx.dry_run or not names:
+        return
+    state_collection().update_one(
+        {"_id": "packages"}, {"$addToSet": {REFRESH_FIELD: {"$each": sorted(names)}}}, upsert=True
+    )
 
 
 # --- a whole run ---------------------------------------------------------------
@@ -671,8 +690,14 @@ def _run_collection(
     show_progress: bool,
 ) -> tuple[CollectionReport, set[str]]:
     started = time.perf_counter()
+    # Packages a pruning run (this one, or one that stopped) must refresh.
+    refresh = sorted((migration_state(spec.name) or {}).get(REFRESH_FIELD) or [])
     plan = _plan(spec, since=since, full=full, restart=restart, workers=workers)
     resumed = plan.pop("resumed")
+    refresh_pks: set[int] = set()
+    if refresh:
+        plan[REFRESH_FIELD] = refresh
+        refresh_pks = set(Package.objects.filter(name__in=refresh).values_list("pk", flat=True))
     report = CollectionReport(spec.name, mode=plan["mode"], resumed=resumed)
     if plan.get("since"):
         report.since = str(Mark.from_state(plan["since"]))
@@ -697,6 +722,9 @@ def _run_collection(
         pks = _changed_pks(spec, since_mark, extra_pks, plan.get("since_dependencies"))
         if plan.get("position") is not None:
             pks = [pk for pk in pks if pk > plan["position"]]
+        # Never skipped by a resumed position: rewriting an up-to-date package
+        # writes nothing, and a name may have been added since the position.
+        pks = sorted(set(pks) | refresh_pks)
         ctx.prune = True if prune is None else prune
         with _progress_bar(spec.name, len(pks), show_progress) as bar:
             ctx.progress = bar
@@ -721,7 +749,12 @@ def _run_collection(
                     ),
                     "include_credentials": ctx.include_credentials,
                 },
-                "$unset": {"positions": "", "position": ""},
+                "$unset": {
+                    "positions": "",
+                    "position": "",
+                    "prune_position": "",
+                    **({REFRESH_FIELD: ""} if refresh else {}),
+                },
             },
         )
         # Declared indexes, built after the bulk load (cheaper than maintaining them

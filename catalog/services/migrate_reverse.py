@@ -320,8 +320,14 @@ def _plan_packages(items: list[_Item], run: _Run) -> _Plan:
             classifiers=relations.classifiers != classifiers[row["pk"]],
             maintainers=relations.maintainers != maintainers[row["pk"]],
         )
+        # The serial is never lowered, and raised by any change the documents bring.
+        given_serial, stored_serial = item.fields["last_serial"], row["last_serial"]
+        item.fields["last_serial"] = max(given_serial, stored_serial)
         changed = _differing(row, item.fields)
         if changed or links.license or links.classifiers or links.maintainers:
+            if given_serial <= stored_serial:
+                item.fields["last_serial"] = stored_serial + 1
+                changed = _differing(row, item.fields)
             plan.updates.append(_Change(item, row["pk"], changed, links))
         else:
             plan.unchanged += 1

@@ -111,6 +111,9 @@ class BatchPlan:
     updates: list[UpdateOne] = field(default_factory=list)
     # (old _id, new document): written as insert then delete, never losing either.
     renames: list[tuple[Any, Document]] = field(default_factory=list)
+    # Old _ids of renames a crashed run left half done (the new copy is stored,
+    # the old one is not deleted yet): only the delete remains.
+    finish_renames: list[Any] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
 
 
@@ -253,10 +256,20 @@ def _email(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def _finish_rename(plan: BatchPlan, old_id: Any) -> None:
+    # The new name already holds exactly this document renamed: a run stopped
+    # between a rename's insert and its delete. Finishing it (deleting the old
+    # spelling) loses nothing and ends where an uninterrupted run ends.
+    plan.finish_renames.append(old_id)
+    plan.counts["renamed"] += 1
+    plan.counts["updated"] += 1
+
+
 def _normalize_packages_plan(batch: list[Document], *, db) -> BatchPlan:
     plan = BatchPlan()
     wanted = {canonicalize_name(d["_id"]) for d in batch if canonicalize_name(d["_id"]) != d["_id"]}
-    taken = {d["_id"] for d in db.packages.find({"_id": {"$in": sorted(wanted)}}, {"_id": 1})}
+    stored = {d["_id"]: d for d in db.packages.find({"_id": {"$in": sorted(wanted)}})}
+    taken = set(stored)
     for doc in batch:
         values = {k: _email(doc[k]) for k in ("author_email", "maintainer_email") if k in doc}
         license_doc = doc.get("license")
@@ -272,13 +285,17 @@ def _normalize_packages_plan(batch: list[Document], *, db) -> BatchPlan:
         changed = _changed(doc, values)
         canonical = canonicalize_name(doc["_id"])
         if canonical != doc["_id"]:
+            renamed = {**doc, **changed, "_id": canonical}
             if canonical in taken:
+                if stored.get(canonical) == renamed:
+                    _finish_rename(plan, doc["_id"])
+                    continue
                 # Two spellings of one package: an operator decides (merge_sources).
                 plan.counts["name_collisions"] += 1
                 plan.counts["unchanged"] += 1
                 continue
             taken.add(canonical)
-            plan.renames.append((doc["_id"], {**doc, **changed, "_id": canonical}))
+            plan.renames.append((doc["_id"], renamed))
             plan.counts["renamed"] += 1
             plan.counts["updated"] += 1
         elif changed:
@@ -297,20 +314,24 @@ def _normalize_releases_plan(batch: list[Document], *, db) -> BatchPlan:
         if isinstance(package, str) and doc.get("version"):
             new_ids[doc["_id"]] = release_document_id(canonicalize_name(package), doc["version"])
     wanted = sorted({v for k, v in new_ids.items() if k != v})
-    taken = {d["_id"] for d in db.releases.find({"_id": {"$in": wanted}}, {"_id": 1})}
+    stored = {d["_id"]: d for d in db.releases.find({"_id": {"$in": wanted}})}
+    taken = set(stored)
     for doc in batch:
         new_id = new_ids.get(doc["_id"])
         if new_id is None:
             plan.counts["missing_package_or_version"] += 1
             plan.counts["unchanged"] += 1
         elif new_id != doc["_id"]:
+            renamed = {**doc, "_id": new_id, "package": canonicalize_name(doc["package"])}
             if new_id in taken:
+                if stored.get(new_id) == renamed:
+                    _finish_rename(plan, doc["_id"])
+                    continue
                 plan.counts["name_collisions"] += 1
                 plan.counts["unchanged"] += 1
                 continue
             taken.add(new_id)
-            package = canonicalize_name(doc["package"])
-            plan.renames.append((doc["_id"], {**doc, "_id": new_id, "package": package}))
+            plan.renames.append((doc["_id"], renamed))
             plan.counts["renamed"] += 1
             plan.counts["updated"] += 1
         else:
@@ -416,8 +437,11 @@ def job_run(
     """Run a job over a collection in ``_id`` ranges; see the module docstring.
 
     ``on_batch(number, stage)`` is called with stage ``"computed"`` before a
-    batch is written and ``"written"`` before it is checkpointed: operators
-    can log from it, tests inject failures with it.
+    batch is written, ``"renames_inserted"`` between the inserts and deletes of
+    its renames, and ``"written"`` before it is checkpointed: operators can log
+    from it, tests inject failures with it. A rename left half done by a run
+    that stopped there (both spellings stored, the new one exactly the renamed
+    old one) is finished by the next run that reaches it.
     """
     if job not in JOBS:
         raise JobError(f"unknown job {job!r} (known: {', '.join(JOBS)})")
@@ -492,7 +516,12 @@ def job_run(
             plan = spec.plan(batch, db=db, collection=collection)
             if on_batch:
                 on_batch(number, "computed")
-            failed = _plan_write(target, plan, result)
+            failed = _plan_write(
+                target,
+                plan,
+                result,
+                between=(lambda n=number: on_batch(n, "renames_inserted")) if on_batch else None,
+            )
             if on_batch:
                 on_batch(number, "written")
             plan.counts["processed"] += len(batch)
@@ -543,8 +572,18 @@ def job_run(
     return result
 
 
-def _plan_write(target: Collection, plan: BatchPlan, result: JobResult) -> int:
-    """Write a batch's plan; returns how many documents failed (reported in result.errors)."""
+def _plan_write(
+    target: Collection,
+    plan: BatchPlan,
+    result: JobResult,
+    *,
+    between: Callable[[], None] | None = None,
+) -> int:
+    """Write a batch's plan; returns how many documents failed (reported in result.errors).
+
+    ``between`` is called after renamed documents are inserted and before the
+    old spellings are deleted (tests stop a run there).
+    """
     failed = 0
     if plan.updates:
         try:
@@ -568,7 +607,13 @@ def _plan_write(target: Collection, plan: BatchPlan, result: JobResult) -> int:
                     f"_id {old_id!r}: cannot rename to {new['_id']!r}: {error['errmsg']}"
                 )
                 failed += 1
+        if between is not None:
+            between()
         deletes = [DeleteOne({"_id": plan.renames[i][0]}) for i in sorted(inserted)]
         if deletes:
             audited_bulk_write(target, deletes, ordered=False)
+    if plan.finish_renames:
+        audited_bulk_write(
+            target, [DeleteOne({"_id": old_id}) for old_id in plan.finish_renames], ordered=False
+        )
     return failed

@@ -27,6 +27,7 @@ from catalog.models import (
     ReleaseFile,
     User,
 )
+from catalog.rendering import description_html_render
 from catalog.versions import canonicalize_name, parse_version
 
 LICENSES = [
@@ -294,7 +295,7 @@ class CatalogNotEmpty(Exception):
     pass
 
 
-def _versions(rng: random.Random, count: int, legacy: bool) -> list[str]:
+def version_history(rng: random.Random, count: int, legacy: bool) -> list[str]:
     """A plausible release history of ``count`` distinct versions, oldest first."""
     versions: list[str] = []
     if legacy:
@@ -394,12 +395,12 @@ def _catalog_seed(*, packages: int, seed: int, batch_size: int, if_empty: bool) 
             )
             for key, value in counts.items():
                 setattr(result, key, getattr(result, key) + value)
-    _analyze()
+    planner_statistics_refresh()
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def _analyze() -> None:
+def planner_statistics_refresh() -> None:
     """Refresh planner statistics after a bulk load (PostgreSQL plans blind without them)."""
     if connection.vendor != "postgresql":
         return
@@ -429,7 +430,7 @@ def _seed_users(rng: random.Random, count: int, seed: int, batch_size: int) -> l
     return User.objects.bulk_create(users, batch_size=batch_size)
 
 
-def _unique_name(rng: random.Random, names: set[str], index: int) -> str:
+def unique_name(rng: random.Random, names: set[str], index: int) -> str:
     for attempt in range(10):
         parts = [rng.choice(WORDS_A), rng.choice(WORDS_B), rng.choice(WORDS_C)]
         display = "-".join(p for p in parts if p)
@@ -454,7 +455,7 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
     packages: list[Package] = []
     histories: list[list[str]] = []
     for index in chunk:
-        display = _unique_name(rng, names, index)
+        display = unique_name(rng, names, index)
         name = canonicalize_name(display)
         module = name.replace("-", "_")
         article = rng.choice(["A", "The", "Yet another", "Minimal"])
@@ -486,7 +487,7 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
         license_index = rng.choices(range(len(licenses)), weights=LICENSE_WEIGHTS)[0]
         author = rng.choice(users)
         count = _release_count(rng)
-        history = _versions(rng, count, legacy=index % 12 == 5)
+        history = version_history(rng, count, legacy=index % 12 == 5)
         span_days = (END_DATE - BASE_DATE).days
         start = rng.randint(0, span_days - 30)
         created = BASE_DATE + timedelta(days=start, seconds=rng.randint(0, 86399))
@@ -497,6 +498,8 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
                 summary=summary,
                 description=description,
                 description_content_type=content_type,
+                # bulk_create() skips save(), which renders it for every other write.
+                description_html=description_html_render(description, content_type),
                 keywords=",".join(sorted({rng.choice(WORDS_B) for _ in range(3)})),
                 home_page=f"https://github.com/{author.username}/{name}",
                 docs_url=docs if rng.random() < 0.5 else "",
@@ -508,6 +511,7 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
                 author=author.get_full_name(),
                 author_email=author.email,
                 license=licenses[license_index],
+                license_text=licenses[license_index].name,
                 created=created,
             )
         )

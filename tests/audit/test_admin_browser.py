@@ -68,8 +68,8 @@ def test_restore_a_version_and_a_deleted_package_from_the_admin(page, live_serve
     assert page.locator(".audit-new").filter(has_text="Vandalised summary").count() == 1
 
     [created] = sql_entries(model="catalog.package", operation="create")
-    page.get_by_role("button", name=f"Restore the version of entry {created.pk}").click()
-    assert page.get_by_text(f"to its version of entry #{created.pk}").is_visible()
+    page.get_by_role("button", name=f"Restore the state after entry {created.pk}").click()
+    assert page.get_by_text(f"to its state after entry #{created.pk}").is_visible()
     package.refresh_from_db()
     assert package.summary == "Original summary"
     assert page.get_by_text(f"restore of entry #{created.pk}").count() >= 1

@@ -59,7 +59,7 @@ def test_importing_the_same_document_twice_changes_nothing(tmp_path):
     assert Package.objects.get().updated == package_updated
 
 
-def test_emails_are_stored_normalized_and_a_re_import_is_unchanged(tmp_path):
+def test_emails_are_stored_as_published_and_a_re_import_is_unchanged(tmp_path):
     document = pypi_document()
     document["info"]["author_email"] = " Ann.Lee@Example.ORG "
     document["info"]["maintainer_email"] = "Ann Lee <Ann.Lee@Example.ORG>"
@@ -67,10 +67,9 @@ def test_emails_are_stored_normalized_and_a_re_import_is_unchanged(tmp_path):
 
     assert run(path)[0]["imported"] == 1
     package = Package.objects.get()
-    assert package.author_email == "ann.lee@example.org"
-    assert (
-        package.maintainer_email == "Ann Lee <Ann.Lee@Example.ORG>"
-    )  # a display name keeps its case
+    # The local part of an address is case-sensitive: nothing is changed.
+    assert package.author_email == " Ann.Lee@Example.ORG "
+    assert package.maintainer_email == "Ann Lee <Ann.Lee@Example.ORG>"
     assert run(path)[0]["unchanged"] == 1
 
 
@@ -122,7 +121,7 @@ def test_real_pypi_documents_import():
         (
             {**pypi_document(), "releases": {"1.0": [pypi_file("demo-pkg", "1.0", size="big")]}},
             "releases['1.0'][0].size",
-            "non-negative integer",
+            "expected an integer",
         ),
         (
             {
@@ -130,12 +129,12 @@ def test_real_pypi_documents_import():
                 "releases": {"1.0": [pypi_file("demo-pkg", "1.0", digests={"sha256": "zz"})]},
             },
             "releases['1.0'][0].digests.sha256",
-            "64 hexadecimal",
+            "64 lowercase hexadecimal",
         ),
         (
             {**pypi_document(), "releases": {"v" * 101: []}},
             "releases['" + "v" * 101 + "']",
-            "longer than 100",
+            "the limit is 100",
         ),
     ],
 )
@@ -178,3 +177,49 @@ def test_human_output_and_exit_code(tmp_path, capsys):
         )
     assert "FAILED" in err.getvalue() and "bad.json: info.name: is required" in err.getvalue()
     assert "1 imported, 0 updated, 0 unchanged, 0 skipped, 1 failed" in out.getvalue()
+
+
+def per_version_document(document: dict, version: str) -> dict:
+    """The ``/pypi/<name>/<version>/json`` shape: no ``releases``, that version's ``urls``."""
+    info = {**document["info"], "version": version}
+    return {
+        "info": info,
+        "last_serial": document["last_serial"],
+        "urls": json.loads(json.dumps(document["releases"][version])),
+        "vulnerabilities": [],
+    }
+
+
+def test_a_per_version_document_of_an_older_release_deletes_nothing(tmp_path):
+    full = pypi_document(versions=("1.0", "1.1", "2.0"), summary="Newest summary")
+    run(write(tmp_path, "full.json", full))
+    files_before = sorted(ReleaseFile.objects.values_list("filename", flat=True))
+    assert len(files_before) == 6
+
+    older = per_version_document(full, "1.0")
+    older["info"]["summary"] = "Summary of 1.0"
+    report, failed = run(write(tmp_path, "one.json", older))
+
+    assert not failed, report
+    package = Package.objects.get()
+    assert sorted(package.releases.values_list("version", flat=True)) == ["1.0", "1.1", "2.0"]
+    assert sorted(ReleaseFile.objects.values_list("filename", flat=True)) == files_before
+    # The package's info is the newest release's, which this document is not.
+    assert package.summary == "Newest summary"
+
+
+def test_a_per_version_document_of_the_newest_release_updates_the_package(tmp_path):
+    full = pypi_document(versions=("1.0", "1.1"))
+    run(write(tmp_path, "full.json", full))
+    newest = per_version_document(full, "1.1")
+    newest["info"]["summary"] = "Refreshed"
+    newest["urls"].pop()  # one file of 1.1 removed on PyPI
+
+    report, failed = run(write(tmp_path, "one.json", newest))
+
+    assert not failed and report["updated"] == 1
+    package = Package.objects.get()
+    assert package.summary == "Refreshed"
+    assert sorted(package.releases.values_list("version", flat=True)) == ["1.0", "1.1"]
+    assert package.releases.get(version="1.0").files.count() == 2
+    assert package.releases.get(version="1.1").files.count() == 1

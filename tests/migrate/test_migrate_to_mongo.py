@@ -153,13 +153,17 @@ def test_deleted_child_rows_are_found_by_verify_and_fixed_by_a_full_run(catalog)
     migrate()
     out = StringIO()
 
-    with pytest.raises(CommandError, match="1 mismatch"):
+    # The release lost a file and its package's serial went up: neither row has a timestamp
+    # that moved.
+    with pytest.raises(CommandError, match="2 mismatch"):
         call_command("migrate_to_mongo", "--verify", stdout=out)
     assert "releases 'demo-pkg-2==1.0.0': differs in files, checksum" in out.getvalue()
+    assert "packages 'demo-pkg-2': differs in last_serial, checksum" in out.getvalue()
 
     report = migrate("--full")
 
     assert by_collection(report)["releases"]["updated"] == 1
+    assert by_collection(report)["packages"]["updated"] == 1
     call_command("migrate_to_mongo", "--verify", stdout=StringIO())
     assert [f["filename"] for f in snapshot()["releases"]["demo-pkg-2==1.0.0"]["files"]] == [
         "demo-pkg-2-1.0.0-1.tar.gz"

@@ -67,8 +67,9 @@ def test_an_interrupted_incremental_run_resumes_from_its_mark(bigger_catalog):
     Release.objects.filter(version="1.0.0").update(yanked=True)
     for release in Release.objects.filter(version="1.0.0"):
         release.save()  # bumps updated
+    # Batch 1 is the users' prune sweep (it checkpoints too); 2 and 3 are releases.
     with pytest.raises(Crash):
-        catalog_migrate(batch_size=3, on_batch=crash_after(2))
+        catalog_migrate(batch_size=3, on_batch=crash_after(3))
     assert migration_state("releases")["status"] == "running"
 
     report = migrate("--batch-size", "3")

@@ -109,6 +109,7 @@ def catalog(db):
         author="Alice Liddell",
         author_email="alice@example.org",
         license=mit,
+        license_text="MIT License",
         last_serial=42,
         created=BASE_TIME,
     )

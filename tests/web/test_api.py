@@ -22,7 +22,8 @@ def test_json_api_project(client, backend):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     body = response.json()
-    assert set(body) == {"info", "releases", "urls", "last_serial"}
+    assert set(body) == {"info", "releases", "urls", "last_serial", "vulnerabilities"}
+    assert body["vulnerabilities"] == []
     info = body["info"]
     assert info["name"] == "Demo_Pkg"
     assert info["version"] == "1.10"
@@ -33,7 +34,11 @@ def test_json_api_project(client, backend):
     assert info["description_content_type"] == "text/markdown; variant=GFM"
     assert "Framework :: Django" in info["classifiers"]
     assert info["package_url"] == "http://testserver/project/demo-pkg/"
-    assert body["last_serial"] == 42
+    # 42 when the package was made; each release and file added since raised it.
+    serial = Package.objects.get(name="demo-pkg").last_serial
+    assert serial > 42
+    assert body["last_serial"] == serial
+    assert response["X-PyPI-Last-Serial"] == str(serial)
     assert list(body["releases"]) == ["1.0", "1.9", "1.10", "1.11", "2.0b1"]
     yanked = body["releases"]["1.11"][0]
     assert yanked["yanked"] is True and yanked["yanked_reason"] == "broken wheel"
@@ -94,7 +99,9 @@ def test_simple_project_html(client, backend):
     ) in page
     assert 'data-yanked="broken wheel">demo_pkg-1.11.tar.gz</a>' in page
     assert page.count("<a ") == 10
-    assert response["X-PyPI-Last-Serial"] == "42"
+    serial = Package.objects.get(name="demo-pkg").last_serial
+    assert serial > 42  # 42 when made, raised by each release and file added since
+    assert response["X-PyPI-Last-Serial"] == str(serial)
 
 
 def test_simple_project_json(client, backend):

@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 
 from audit.context import AuditedCommand
 from catalog.services.seed import CatalogNotEmpty, catalog_seed
+from catalog.services.seed_pypi import catalog_seed_pypi
 
 
 class Command(AuditedCommand):
@@ -16,6 +17,13 @@ class Command(AuditedCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when the catalog has packages"
         )
+        parser.add_argument(
+            "--profile",
+            choices=["classic", "pypi"],
+            default="classic",
+            help="classic: about 100 releases per package, written through the ORM; pypi: "
+            "PyPI's shape (about 11 releases per project, long-tailed), written with COPY",
+        )
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         parser.add_argument(
             "--audit", action="store_true", help="record an audit entry for every row written"
@@ -24,14 +32,21 @@ class Command(AuditedCommand):
     def handle(self, *args, **options):
         if options["packages"] < 1:
             raise CommandError("--packages must be at least 1.")
+        if options["profile"] == "pypi" and options["audit"]:
+            raise CommandError("--audit needs --profile classic (the pypi profile bulk-loads).")
         try:
-            result = catalog_seed(
-                packages=options["packages"],
-                seed=options["seed"],
-                batch_size=options["batch_size"],
-                if_empty=options["if_empty"],
-                audit=options["audit"],
-            )
+            if options["profile"] == "pypi":
+                result = catalog_seed_pypi(
+                    projects=options["packages"], seed=options["seed"], if_empty=options["if_empty"]
+                )
+            else:
+                result = catalog_seed(
+                    packages=options["packages"],
+                    seed=options["seed"],
+                    batch_size=options["batch_size"],
+                    if_empty=options["if_empty"],
+                    audit=options["audit"],
+                )
         except CatalogNotEmpty as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:

@@ -1,0 +1,72 @@
+"""Links built from package data: only http(s) URLs become links, and our own
+URLs are reversed in a way that cannot fail.
+
+Package data (home pages, project URLs, file URLs, names, versions) comes from
+imports and from rows written before anything validated them. A
+``javascript:`` or ``data:`` URL rendered as ``href`` runs script in the
+site's origin when clicked, and a name or version holding ``/`` makes
+``reverse()`` raise ``NoReverseMatch``, which would take down every page that
+lists the package. Templates use the filters in
+``catalog/templatetags/catalog_links.py``; views and feeds call these
+functions directly.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+SAFE_SCHEMES = frozenset({"http", "https"})
+LINK_URL_MAX_LENGTH = 2048
+
+
+def http_url(value: object) -> str:
+    """``value`` if it is an absolute http(s) URL safe to put in ``href``, else ""."""
+    if not isinstance(value, str) or not value or len(value) > LINK_URL_MAX_LENGTH:
+        return ""
+    # Browsers drop tabs and newlines inside a URL and strip leading control
+    # characters and spaces ("java\tscript:" is javascript:): a URL holding any
+    # of them, or any other whitespace, is not a link.
+    if any(ch <= " " or ch == "\x7f" or ch.isspace() for ch in value):
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an invalid IPv6 literal
+        return ""
+    if parts.scheme.lower() not in SAFE_SCHEMES or not parts.netloc:
+        return ""
+    return value
+
+
+def external_link(url: object, label: object = None, *, rel: str = "nofollow") -> str:
+    """An ``<a>`` for an http(s) URL; anything else as plain (escaped) text."""
+    text = url if label is None or label == "" else label
+    safe = http_url(url)
+    if not safe:
+        if label is None or label == "" or url is None or url == "":
+            return format_html("{}", "" if text is None else text)
+        return format_html("{} ({})", label, url)
+    if rel:
+        return format_html('<a href="{}" rel="{}">{}</a>', safe, rel, text)
+    return format_html('<a href="{}">{}</a>', safe, text)
+
+
+def path_for(viewname: str, *args: object) -> str:
+    """``reverse(viewname, args=args)`` that never raises for odd arguments.
+
+    A stored name or version holding ``/`` (or nothing at all) matches no URL
+    pattern; it is then percent-encoded in full, so the page that lists it
+    still renders and the link leads to a 404 rather than the page to a 500.
+    """
+    texts = [str(arg) for arg in args]
+    try:
+        return reverse(viewname, args=texts)
+    except NoReverseMatch:
+        pass
+    tokens = [f"arg{index}placeholder" for index in range(len(texts))]
+    path = reverse(viewname, args=tokens)
+    for token, text in zip(tokens, texts, strict=True):
+        path = path.replace(token, quote(text, safe=""), 1)
+    return path

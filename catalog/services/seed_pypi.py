@@ -1,0 +1,502 @@
+"""Synthetic catalogs in PyPI's shape, at any size, written in bulk.
+
+PyPI holds about 600,000 projects and 6.5 million releases: about 11 releases
+per project, most projects with a handful, a long tail with thousands. This
+profile draws release counts from a log-normal distribution with that mean
+(capped at ``MAX_RELEASES``), gives releases zero to three files (old releases
+often have none), and mixes in pre-releases, post-releases, yanked releases and
+legacy (non-PEP 440) versions like the classic profile in ``seed.py``.
+
+Rows never become model instances: each table's rows are tuples in the order of
+``TableWriter.columns`` and go to the database with ``COPY`` on PostgreSQL (one
+statement per table per chunk) or ``executemany`` elsewhere. Every column the
+generator does not set takes its field's default, so a field added to a model
+later is filled the way ``bulk_create`` would fill it, and a field with no
+usable default stops the run with its name. Like every bulk load, the rows are
+not audited (they are not changes anyone made) and reach MongoDB through
+``migrate_to_mongo``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.rendering import description_html_render
+from catalog.services.seed import (
+    AUDIENCES,
+    BASE_DATE,
+    DESCRIPTION_MD,
+    END_DATE,
+    FEATURES,
+    FIRST,
+    FRAMEWORKS,
+    LAST,
+    LICENSE_WEIGHTS,
+    LICENSES,
+    OTHER,
+    PYTHONS,
+    STATUS,
+    TOPICS,
+    VERBS,
+    WORDS_A,
+    WORDS_B,
+    WORDS_C,
+    CatalogNotEmpty,
+    SeedResult,
+    planner_statistics_refresh,
+    version_history,
+)
+from catalog.versions import canonicalize_name, parse_version
+
+# log-normal(mu, sigma) has mean exp(mu + sigma**2 / 2) = exp(1.4 + 0.98), about 10.8.
+RELEASES_MU = 1.4
+RELEASES_SIGMA = 1.4
+MAX_RELEASES = 5000
+CHUNK_PROJECTS = 2000
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class _Lines(io.RawIOBase):
+    """A file that ``COPY FROM STDIN`` reads while the lines are still being made.
+
+    The server parses and indexes one block while Python formats the next,
+    so the two processes share the work instead of taking turns.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        parts, length = [self._pending], len(self._pending)
+        for line in self._lines:
+            data = line.encode()
+            parts.append(data)
+            length += len(data)
+            if 0 <= size <= length:
+                break
+        block = b"".join(parts)
+        if size < 0:
+            self._pending = b""
+            return block
+        self._pending = block[size:]
+        return block[:size]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format; most need no escaping (two C-speed scans)."""
+    if value.isprintable() and "\\" not in value:
+        return value
+    return value.translate(_COPY_ESCAPES)
+
+
+class TableWriter:
+    """Writes tuples of ``given`` field values into ``model``'s table.
+
+    The remaining concrete fields get their default once, up front; values are
+    converted per column (JSON, datetimes, booleans) for the database at hand.
+    """
+
+    def __init__(self, model: type[models.Model], given: Sequence[str]) -> None:
+        meta = model._meta
+        by_name = {field.attname: field for field in meta.concrete_fields}
+        missing = [name for name in given if name not in by_name]
+        if missing:
+            raise ValueError(f"{meta.label} has no field(s) {', '.join(missing)}")
+        now = timezone.now()
+        # An auto primary key not given is left to the database's sequence.
+        rest = [
+            field
+            for name, field in by_name.items()
+            if name not in given and not isinstance(field, models.AutoField | models.BigAutoField)
+        ]
+        defaults = []
+        for field in rest:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                value: Any = now
+            else:
+                value = field.get_default()
+            if value is None and not field.null:
+                raise ValueError(
+                    f"{meta.label}.{field.name} has no default: the PyPI seeding profile "
+                    "must be taught to fill it"
+                )
+            defaults.append(value)
+        self.table = meta.db_table
+        self.fields = [by_name[name] for name in given] + rest
+        self.columns = [field.column for field in self.fields]
+        self.defaults = tuple(defaults)
+        self.postgres = connection.vendor == "postgresql"
+        self._convert = [self._converter(field) for field in self.fields]
+
+    def _converter(self, field: models.Field) -> Callable[[Any], Any]:
+        if not self.postgres:
+            if isinstance(field, models.JSONField):
+                return lambda value: None if value is None else json.dumps(value)
+            if isinstance(field, models.DateTimeField):
+                return connection.ops.adapt_datetimefield_value
+            return _same
+        if isinstance(field, models.JSONField):
+            return lambda value: r"\N" if value is None else _copy_text(json.dumps(value))
+        if isinstance(field, models.DateTimeField):
+            return lambda value: r"\N" if value is None else value.isoformat()
+        if isinstance(field, models.BooleanField):
+            return lambda value: r"\N" if value is None else ("t" if value else "f")
+        if isinstance(field, models.CharField | models.TextField):
+            return lambda value: r"\N" if value is None else _copy_text(value)
+        return lambda value: r"\N" if value is None else str(value)
+
+    def write(self, rows: Iterable[tuple]) -> int:
+        """Write ``rows`` (a sequence, or an iterator consumed as COPY reads); the count."""
+        written = 0
+
+        def counted() -> Iterator[tuple]:
+            nonlocal written
+            for row in rows:
+                written += 1
+                yield row
+
+        defaults, convert = self.defaults, self._convert
+        quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
+        table = connection.ops.quote_name(self.table)
+        with connection.cursor() as cursor:
+            if self.postgres:
+                lines = (
+                    "\t".join([f(v) for f, v in zip(convert, row + defaults, strict=True)]) + "\n"
+                    for row in counted()
+                )
+                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", _Lines(lines))
+            else:
+                marks = ", ".join(["%s"] * len(self.columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608
+                    [
+                        [f(v) for f, v in zip(convert, row + defaults, strict=True)]
+                        for row in counted()
+                    ],
+                )
+        return written
+
+
+def _next_ids(*model_list: type[models.Model]) -> dict[type[models.Model], int]:
+    return {
+        model: (model.objects.aggregate(top=models.Max("pk"))["top"] or 0) + 1
+        for model in model_list
+    }
+
+
+def _sequences_reset(*model_list: type[models.Model]) -> None:
+    """Move PostgreSQL's id sequences past the ids written explicitly."""
+    if connection.vendor != "postgresql":
+        return
+    statements = connection.ops.sequence_reset_sql(_no_style(), list(model_list))
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def _no_style():
+    from django.core.management.color import no_style
+
+    return no_style()
+
+
+@lru_cache(maxsize=65536)
+def _version_fields(version: str) -> tuple[str, bool]:
+    parsed = parse_version(version)
+    return parsed.sort_key, parsed.is_prerelease
+
+
+def _release_count(rng: random.Random) -> int:
+    return min(MAX_RELEASES, max(1, int(rng.lognormvariate(RELEASES_MU, RELEASES_SIGMA))))
+
+
+def _project_name(rng: random.Random, names: set[str], index: int) -> str:
+    for _ in range(3):
+        parts = [rng.choice(WORDS_A), rng.choice(WORDS_B), rng.choice(WORDS_C)]
+        display = "-".join(part for part in parts if part)
+        if rng.random() < 0.15:
+            display = display.replace("-", "_")
+        if canonicalize_name(display) not in names:
+            break
+    else:
+        display = f"{display}{index}"
+    names.add(canonicalize_name(display))
+    return display
+
+
+class _Writers:
+    def __init__(self) -> None:
+        self.users = TableWriter(
+            User,
+            ["id", "username", "first_name", "last_name", "email", "password", "date_joined"],
+        )
+        self.packages = TableWriter(
+            Package,
+            [
+                "id",
+                "name",
+                "display_name",
+                "summary",
+                "description",
+                "description_content_type",
+                "description_html",
+                "keywords",
+                "home_page",
+                "project_urls",
+                "author",
+                "author_email",
+                "license_id",
+                "created",
+            ],
+        )
+        self.classifier_links = TableWriter(
+            Package.classifiers.through, ["package_id", "classifier_id"]
+        )
+        self.maintainers = TableWriter(Maintainer, ["package_id", "user_id", "role", "created"])
+        self.releases = TableWriter(
+            Release,
+            [
+                "id",
+                "package_id",
+                "version",
+                "sort_key",
+                "is_prerelease",
+                "yanked",
+                "yanked_reason",
+                "requires_python",
+                "summary",
+                "created",
+            ],
+        )
+        self.files = TableWriter(
+            ReleaseFile,
+            [
+                "release_id",
+                "filename",
+                "url",
+                "size",
+                "packagetype",
+                "python_version",
+                "requires_python",
+                "sha256",
+                "md5",
+                "upload_time",
+            ],
+        )
+
+
+def catalog_seed_pypi(
+    *, projects: int, seed: int, if_empty: bool = False, chunk: int = CHUNK_PROJECTS
+) -> SeedResult:
+    """Build a PyPI-shaped catalog of ``projects`` projects; refuse a non-empty catalog."""
+    started = time.perf_counter()
+    if Package.objects.exists():
+        if if_empty:
+            return SeedResult(skipped=True, packages=Package.objects.count())
+        raise CatalogNotEmpty("The catalog already has packages; seed an empty database.")
+    rng = random.Random(seed)
+    result = SeedResult()
+    with transaction.atomic():
+        licenses = [
+            License.objects.get_or_create(name=name, defaults={"spdx_id": spdx})[0]
+            for name, spdx, _ in LICENSES
+        ]
+        pool = sorted(
+            set(STATUS + PYTHONS + TOPICS + FRAMEWORKS + AUDIENCES + OTHER)
+            | {classifier for *_, classifier in LICENSES}
+        )
+        known = set(Classifier.objects.filter(name__in=pool).values_list("name", flat=True))
+        Classifier.objects.bulk_create([Classifier(name=n) for n in pool if n not in known])
+        classifier_ids = dict(Classifier.objects.filter(name__in=pool).values_list("name", "pk"))
+        result.licenses, result.classifiers = len(licenses), len(classifier_ids)
+        writers = _Writers()
+        ids = _next_ids(User, Package, Release)
+        user_count = max(3, projects // 2)
+        user_ids = list(range(ids[User], ids[User] + user_count))
+        result.users = _users_write(rng, writers, user_ids, seed)
+        names: set[str] = set()
+        for start in range(0, projects, chunk):
+            counts = _chunk_write(
+                rng,
+                writers,
+                range(start, min(projects, start + chunk)),
+                names=names,
+                ids=ids,
+                user_ids=user_ids,
+                licenses=licenses,
+                classifier_ids=classifier_ids,
+            )
+            for key, value in counts.items():
+                setattr(result, key, getattr(result, key) + value)
+        _sequences_reset(User, Package, Release, ReleaseFile, Maintainer)
+    planner_statistics_refresh()
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _users_write(rng: random.Random, writers: _Writers, user_ids: list[int], seed: int) -> int:
+    # One real hash shared by all seeded users: hashing per user would dominate the run.
+    password = make_password(f"seed-{seed}")
+    rows = []
+    for user_id in user_ids:
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        username = f"{first.lower()}{last.lower()}{user_id}"
+        joined = BASE_DATE + timedelta(days=rng.randint(0, 6000))
+        rows.append((user_id, username, first, last, f"{username}@example.org", password, joined))
+    for start in range(0, len(rows), 20000):
+        writers.users.write(rows[start : start + 20000])
+    return len(rows)
+
+
+def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **context) -> dict:
+    """One chunk of projects. Release rows stream into COPY as they are drawn; the
+    other tables' rows, collected on the way, follow (foreign keys are checked at
+    commit, so the order of the tables does not matter)."""
+    packages, links, roles, files = [], [], [], []
+    releases = writers.releases.write(
+        _release_rows(rng, indexes, packages, links, roles, files, **context)
+    )
+    writers.packages.write(packages)
+    writers.classifier_links.write(links)
+    writers.maintainers.write(roles)
+    writers.files.write(files)
+    return {
+        "packages": len(packages),
+        "releases": releases,
+        "files": len(files),
+        "maintainers": len(roles),
+    }
+
+
+def _release_rows(
+    rng: random.Random,
+    indexes: range,
+    packages: list,
+    links: list,
+    roles: list,
+    files: list,
+    *,
+    names: set[str],
+    ids: dict,
+    user_ids: list[int],
+    licenses: list[License],
+    classifier_ids: dict[str, int],
+) -> Iterator[tuple]:
+    span = (END_DATE - BASE_DATE).total_seconds()
+    pythons = [f"3.{minor}" for minor in range(6, 13)]
+    for index in indexes:
+        package_id = ids[Package]
+        ids[Package] += 1
+        display = _project_name(rng, names, index)
+        name = canonicalize_name(display)
+        module = name.replace("-", "_")
+        summary = f"{rng.choice(['A', 'The', 'Minimal'])} {name.replace('-', ' ')} library"
+        owner = rng.choice(user_ids)
+        license_index = rng.choices(range(len(licenses)), weights=LICENSE_WEIGHTS)[0]
+        created = BASE_DATE + timedelta(seconds=int(rng.random() * span * 0.95))
+        description = DESCRIPTION_MD.format(
+            display=display,
+            name=name,
+            module=module,
+            summary=summary,
+            docs=f"https://{name}.readthedocs.io/",
+            verb=rng.choice(VERBS),
+            feature1=rng.choice(FEATURES),
+            feature2=rng.choice(FEATURES),
+            python=rng.choice(pythons),
+            underline="",
+        )
+        packages.append(
+            (
+                package_id,
+                name,
+                display,
+                summary,
+                description,
+                "text/markdown",
+                # COPY skips save(), which renders it for every other write.
+                description_html_render(description, "text/markdown"),
+                ",".join(sorted({rng.choice(WORDS_B) for _ in range(2)})),
+                f"https://example.org/{name}",
+                {"Source": f"https://example.org/{name}/src"},
+                "",
+                f"owner{owner}@example.org",
+                licenses[license_index].pk,
+                created,
+            )
+        )
+        chosen = {rng.choice(STATUS), LICENSES[license_index][2]}
+        chosen.update(rng.sample(PYTHONS, rng.randint(0, 3)))
+        chosen.update(rng.sample(TOPICS, rng.randint(0, 2)))
+        links.extend((package_id, classifier_ids[c]) for c in sorted(chosen))
+        roles.append((package_id, owner, Maintainer.Role.OWNER.value, created))
+        if rng.random() < 0.3:
+            other = rng.choice(user_ids)
+            if other != owner:
+                roles.append((package_id, other, Maintainer.Role.MAINTAINER.value, created))
+        history = version_history(rng, _release_count(rng), legacy=rng.random() < 0.05)
+        step = (END_DATE - created).total_seconds() / (len(history) + 1)
+        moment = created
+        for position, version in enumerate(history):
+            release_id = ids[Release]
+            ids[Release] += 1
+            moment = min(END_DATE, moment + timedelta(seconds=int(step * rng.uniform(0.3, 1.7))))
+            sort_key, prerelease = _version_fields(version)
+            yanked = rng.random() < 0.01
+            requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
+            yield (
+                release_id,
+                package_id,
+                version,
+                sort_key,
+                prerelease,
+                yanked,
+                "Broken build" if yanked else "",
+                requires,
+                summary,
+                moment,
+            )
+            # Old releases of long histories often have no files left.
+            old = position < len(history) * 0.2
+            file_count = 0 if old and rng.random() < 0.5 else 1 + (rng.random() < 0.6)
+            for kind in range(file_count):
+                suffix = ".tar.gz" if kind == 0 else "-py3-none-any.whl"
+                filename = f"{module}-{version}{suffix}"
+                digest = hashlib.sha256(f"{filename}:{package_id}".encode()).hexdigest()
+                files.append(
+                    (
+                        release_id,
+                        filename,
+                        f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",
+                        int(math.exp(rng.uniform(8.5, 15.5))),
+                        "sdist" if kind == 0 else "bdist_wheel",
+                        "source" if kind == 0 else "py3",
+                        requires,
+                        digest,
+                        digest[:32],
+                        moment,
+                    )
+                )

@@ -1,0 +1,106 @@
+"""The PyPI-shaped seeding profile: shape, determinism, and rows the ORM accepts."""
+
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from catalog.models import Maintainer, Package, Release, ReleaseFile
+from catalog.services.seed import CatalogNotEmpty
+from catalog.services.seed_pypi import catalog_seed_pypi
+from catalog.versions import parse_version
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.django_db
+
+
+def test_catalog_has_pypi_shape():
+    result = catalog_seed_pypi(projects=1500, seed=4)
+    assert result.packages == Package.objects.count() == 1500
+    assert result.releases == Release.objects.count()
+    assert result.files == ReleaseFile.objects.count()
+    counts = sorted(Package.objects.annotate(n=Count("releases")).values_list("n", flat=True))
+    # Long-tailed around PyPI's mean of about 11 releases per project.
+    assert 7 <= statistics.mean(counts) <= 16
+    assert statistics.median(counts) <= 6
+    assert counts[0] >= 1 and counts[-1] >= 150
+    versions = list(Release.objects.values_list("version", flat=True))
+    assert any(parse_version(v).is_legacy for v in versions)
+    assert Release.objects.filter(is_prerelease=True).exists()
+    assert Release.objects.filter(yanked=True).exists()
+    assert Release.objects.filter(files__isnull=True).exists()
+    assert Maintainer.objects.filter(role="owner").count() == 1500
+    for release in Release.objects.order_by("?")[:300]:
+        assert release.sort_key == parse_version(release.version).sort_key
+        assert release.is_prerelease == parse_version(release.version).is_prerelease
+
+
+def test_same_seed_same_catalog_and_the_orm_carries_on():
+    catalog_seed_pypi(projects=40, seed=9)
+    first = list(
+        Release.objects.order_by("package__name", "sort_key").values_list(
+            "package__name", "version", "created"
+        )
+    )
+    Package.objects.all().delete()
+    catalog_seed_pypi(projects=40, seed=9)
+    again = list(
+        Release.objects.order_by("package__name", "sort_key").values_list(
+            "package__name", "version", "created"
+        )
+    )
+    assert again == first
+    # Explicit ids moved the sequences on: ORM inserts after a seed do not collide.
+    package = Package.objects.create(display_name="after-seed")
+    release = Release.objects.create(package=package, version="1.0")
+    assert ReleaseFile.objects.create(
+        release=release, filename="after_seed-1.0.tar.gz", packagetype="sdist", sha256="0" * 64
+    ).pk
+    # Columns the generator leaves alone carry their model defaults.
+    seeded = Package.objects.exclude(pk=package.pk).first()
+    assert seeded.last_serial == 0 and seeded.updated is not None
+
+
+def test_command_json_report_and_refusals():
+    out = StringIO()
+    call_command("seed_catalog", "--profile", "pypi", "--packages", "20", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["packages"] == 20 and report["releases"] == Release.objects.count()
+    with pytest.raises(CatalogNotEmpty):
+        catalog_seed_pypi(projects=5, seed=1)
+    with pytest.raises(CommandError, match="--audit needs --profile classic"):
+        call_command("seed_catalog", "--profile", "pypi", "--audit", stdout=StringIO())
+
+
+@pytest.mark.slow
+def test_command_on_sqlite(tmp_path):
+    database = tmp_path / "pypi.sqlite3"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MONGODB_URI"}}
+    env.update({"DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "x", "DEBUG": "1"})
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    seeded = subprocess.run(
+        [*manage, "seed_catalog", "--profile", "pypi", "--packages", "300"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stdout.startswith("Seeded 300 packages")
+    with sqlite3.connect(database) as db:
+        assert db.execute("select count(*) from catalog_package").fetchone() == (300,)
+        (created,) = db.execute("select created from catalog_release limit 1").fetchone()
+        assert created.startswith(("20", "19"))  # Django's SQLite datetime text
+        (urls,) = db.execute("select project_urls from catalog_package limit 1").fetchone()
+        assert json.loads(urls)["Source"].startswith("https://")
