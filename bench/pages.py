@@ -234,7 +234,7 @@ def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subp
         "-m",
         "gunicorn",
         "--pythonpath",
-        f"{ROOT},{ROOT / 'bench'}",
+        str(ROOT),
         "--preload",
         "--workers",
         str(workers),
@@ -340,10 +340,10 @@ def pages_bench(
     for backend in ("sql", "mongo"):
         if backend == "mongo":
             _django_setup(database_url)
-            from django.db import connections
+            from django.db import connections as databases
 
             print(f"==> copied {mongo_fill()} documents into MongoDB", file=sys.stderr)
-            connections.close_all()
+            databases.close_all()
         server, base = server_start(backend=backend, database_url=database_url, workers=workers)
         try:
             results = [
