@@ -45,6 +45,7 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from audit.mongo import audited_bulk_write
+from catalog.validation import record_problem
 from catalog.versions import canonicalize_name
 
 POLICIES = ("replace", "keep_existing", "merge", "fail", "newest", "priority")
@@ -728,7 +729,8 @@ def _contribution(
     doc = record.doc
     if not isinstance(doc, dict):
         return None, f"expected a JSON object, got {type(doc).__name__}"
-    problem = _structure_problem(doc)
+    # MongoDB's own limits, then the import's rules (catalog.validation).
+    problem = _structure_problem(doc) or record_problem(doc)
     if problem:
         return None, problem
     values = []
@@ -766,17 +768,9 @@ def _sorted_keys(groups: dict[tuple, Any]) -> list[tuple]:
 
 
 def _existing_documents(target, key: list[str], chunk: list[tuple]) -> dict[tuple, Document]:
-    """The target's documents for a chunk of keys.
-
-    Sorted string or integer keys are read as one range on the first key
-    field (an index range scan; documents in the range that no source has are
-    ignored): the embedded store evaluates ``$in`` per document against the
-    whole list, which made large merges quadratic.
-    """
+    """The target's documents for a chunk of keys (one query per chunk)."""
     first = [k[0] for k in chunk]
-    if all(isinstance(v, str) for v in first) or all(isinstance(v, int) for v in first):
-        query = {key[0]: {"$gte": min(first), "$lte": max(first)}}
-    elif len(key) == 1:
+    if len(key) == 1:
         query = {key[0]: {"$in": first}}
     else:
         query = {"$or": [dict(zip(key, k, strict=True)) for k in chunk]}

@@ -526,8 +526,18 @@ def _changed_pks(
 def _stored_for(spec: CollectionSpec, pks: Sequence[int], ids: Iterable[Any]):
     """What MongoDB holds for these rows: by sql_id (renames, deletions) and by _id."""
     projection = {"sql_id": 1, mapping.CHECKSUM_FIELD: 1}
-    query = {"$or": [{"sql_id": {"$in": list(pks)}}, {"_id": {"$in": list(ids)}}]}
-    return {doc["_id"]: doc for doc in spec.collection.find(query, projection)}
+    # Two lookups, each along its own index (the local server scans the whole
+    # collection for an $or; a mongod would plan each branch on its index).
+    stored = {
+        doc["_id"]: doc
+        for doc in spec.collection.find({"sql_id": {"$in": list(pks)}}, projection)
+    }
+    ids = [key for key in ids if key not in stored]
+    if ids:
+        stored.update(
+            (doc["_id"], doc) for doc in spec.collection.find({"_id": {"$in": ids}}, projection)
+        )
+    return stored
 
 
 def _natural_keys(spec: CollectionSpec, pks: Sequence[int]) -> list[Any]:
@@ -562,7 +572,8 @@ def _prune_sweep(spec: CollectionSpec, ctx: _Context, report: CollectionReport) 
     """
     touched: set[str] = set()
     cursor = (
-        spec.collection.find({"sql_id": {"$ne": None}}, {"sql_id": 1, "package": 1})
+        # Every document that came from a row (sql_id > 0): a range of the sql_id index.
+        spec.collection.find({"sql_id": {"$gt": 0}}, {"sql_id": 1, "package": 1})
         .sort("sql_id", 1)
         .batch_size(ctx.batch_size)
     )

@@ -68,7 +68,7 @@ def test_an_edit_writes_only_the_edited_field(staff_client, package):
     [entry] = AuditEntry.objects.filter(model="catalog.package", operation="update").order_by(
         "-id"
     )[:1]
-    # Besides the edit, only the serial that tells mirrors the package changed.
+    # The edited field, and the serial every change raises.
     assert entry.changes == {"keywords": ["", "one two"], "last_serial": [0, 1]}
 
 

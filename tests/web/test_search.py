@@ -212,3 +212,35 @@ def test_term_prefixes_in_queries_are_plain_text(client, store):
     )
     assert names(client.get("/search/", {"q": "=parser"}))[0] != "parser"
     assert names(client.get("/search/", {"q": "n:zzz"})) == []
+
+
+def test_pages_cross_ranks_the_same_on_both_stores(client, db):
+    # 30 names starting with the word (rank 1), then 15 summaries holding it (rank 3).
+    for i in range(30):
+        Package.objects.create(display_name=f"bulkword-{i:02d}")
+    for i in range(15):
+        Package.objects.create(display_name=f"other-{i:02d}", summary="About bulkword things")
+    fill_mongo()
+    pages = {}
+    for backend in ("sql", "mongo"):
+        with override_settings(CATALOG_READ_BACKEND=backend):
+            pages[backend] = [
+                client.get("/search/", {"q": "bulkword", "page": str(n)}) for n in (1, 2, 3)
+            ]
+    for sql, mongo in zip(pages["sql"], pages["mongo"], strict=True):
+        assert sql.content.decode() == mongo.content.decode()
+    second = names(pages["sql"][1])
+    # Within each rank the package added last comes first.
+    assert second == [f"bulkword-{i:02d}" for i in range(9, -1, -1)] + [
+        f"other-{i:02d}" for i in range(14, 4, -1)
+    ]
+    assert names(pages["sql"][2]) == [f"other-{i:02d}" for i in range(4, -1, -1)]
+    assert "45 projects" in pages["mongo"][2].content.decode()
+
+
+def test_page_slice():
+    from catalog.selectors.common import page_slice
+
+    assert page_slice([1, 30, 0, 15], offset=20, limit=20) == [(1, 19, 11), (3, 0, 9)]
+    assert page_slice([1, 30, 0, 15], offset=0, limit=20) == [(0, 0, 1), (1, 0, 19)]
+    assert page_slice([5], offset=20, limit=20) == []
