@@ -18,6 +18,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from packaging.version import InvalidVersion, Version
 
+from catalog.rendering import DESCRIPTION_MAX_LENGTH as RENDER_DESCRIPTION_MAX_LENGTH
+
 # PEP 508 names: ASCII letters and digits, with ".", "_" and "-" inside.
 NAME_PATTERN = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 # The distribution file extensions PyPI accepts (warehouse's upload check).
@@ -46,10 +48,10 @@ INT64_MAX = 2**63 - 1
 MAX_DEPTH = 32
 # Any one string field. Descriptions have their own, larger bound.
 STRING_MAX_LENGTH = 65_536
-# PyPI bounds descriptions by its upload size; 99 % of its descriptions are
-# under 40,000 characters (pypi/warehouse#16358). 512 KiB keeps every real one
-# and bounds what a page renders.
-DESCRIPTION_MAX_LENGTH = 512 * 1024
+# Descriptions: catalog.rendering's bound (512 KiB). PyPI bounds them by its
+# upload size; 99 % of its descriptions are under 40,000 characters
+# (pypi/warehouse#16358).
+DESCRIPTION_MAX_LENGTH = RENDER_DESCRIPTION_MAX_LENGTH
 
 
 def text_problem(value: Any, *, max_length: int = STRING_MAX_LENGTH) -> str | None:
@@ -176,8 +178,11 @@ def depth_problem(value: Any, *, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
-def json_strings_problem(value: Any) -> tuple[str, str] | None:
-    """(path, reason) of the first unstorable string (key or value) inside JSON data."""
+def json_strings_problem(value: Any, *, integers: bool = True) -> tuple[str, str] | None:
+    """(path, reason) of the first unstorable string (key or value) inside JSON data.
+
+    With ``integers``, an integer outside 64 bits is one too.
+    """
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, path = stack.pop()
@@ -194,11 +199,25 @@ def json_strings_problem(value: Any) -> tuple[str, str] | None:
             if problem:
                 return path, problem
         elif (
-            isinstance(item, int)
+            integers
+            and isinstance(item, int)
             and not isinstance(item, bool)
             and not -INT64_MAX - 1 <= item <= INT64_MAX
         ):
             return path, f"{item} is out of range for a 64-bit integer"
+    return None
+
+
+def record_problem(value: Any) -> str | None:
+    """Why a free-form record (a merge input) cannot be stored: depth, strings, integers."""
+    problem = depth_problem(value)
+    if problem:
+        return problem
+    # Integers beyond 64 bits: merge_sources itself reports what MongoDB cannot hold.
+    found = json_strings_problem(value, integers=False)
+    if found:
+        path, reason = found
+        return f"field {path!r}: {reason}"
     return None
 
 

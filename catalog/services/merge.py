@@ -45,6 +45,7 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from audit.mongo import audited_bulk_write
+from catalog.validation import record_problem
 from catalog.versions import canonicalize_name
 
 POLICIES = ("replace", "keep_existing", "merge", "fail", "newest", "priority")
@@ -666,6 +667,11 @@ def sources_merge(
                         doc_id = c.doc_id if doc_id is None else doc_id
                     if doc_id is not None:
                         merged["_id"] = doc_id
+                if into == "packages":
+                    # Merged package documents are searched like migrated ones.
+                    from catalog.mapping import document_terms
+
+                    merged["terms"] = document_terms(merged)
                 before = {k: v for k, v in (current or {}).items() if k != PROVENANCE}
                 changed = sorted(
                     f for f in set(before) | set(merged) if before.get(f, _MISSING) != merged.get(f)
@@ -723,7 +729,8 @@ def _contribution(
     doc = record.doc
     if not isinstance(doc, dict):
         return None, f"expected a JSON object, got {type(doc).__name__}"
-    problem = _structure_problem(doc)
+    # MongoDB's own limits, then the import's rules (catalog.validation).
+    problem = _structure_problem(doc) or record_problem(doc)
     if problem:
         return None, problem
     values = []

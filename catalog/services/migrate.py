@@ -50,6 +50,7 @@ from audit.context import audit_context_snapshot
 from audit.mongo import audited_bulk_write
 from catalog import mapping
 from catalog.documents import (
+    COUNTERS_COLLECTION,
     PackageDocument,
     ReleaseDocument,
     UserDocument,
@@ -298,6 +299,12 @@ def state_collection():
 
 def mapping_db():
     return UserDocument._get_db()
+
+
+def counters_copy() -> None:
+    """Carry the relational row counters into MongoDB (the home page's counts)."""
+    doc = mapping.counters_document()
+    mapping_db()[COUNTERS_COLLECTION].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 
 def migration_state(collection: str) -> dict[str, Any] | None:
@@ -892,6 +899,8 @@ def catalog_migrate(
         )
         touched_packages |= touched
         reports.append(report)
+    if not dry_run:
+        counters_copy()
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,
@@ -935,6 +944,8 @@ def documents_sync(
             existing = _stored_for(spec, batch, _natural_keys(spec, batch))
             _apply_batch(spec, ctx, report, batch, existing)
         reports.append(report)
+    if reports:
+        counters_copy()
     return MigrationResult(
         collections=reports,
         dry_run=False,

@@ -178,3 +178,36 @@ def test_sql_id_must_be_a_positive_integer():
     assert problems(mapping.document_sql_id, {"sql_id": "7"}) == [
         ("sql_id", "expected a positive integer, got '7'")
     ]
+
+
+def test_documents_meet_the_import_rules_on_the_way_back():
+    """migrate_from_mongo refuses what import_pypi refuses (catalog.validation)."""
+    package = {"_id": "tiny", "display_name": "Tiny", "created": datetime(2024, 5, 1)}
+    assert problems(
+        mapping.package_fields,
+        {**package, "home_page": "javascript:alert(1)", "summary": "a\x00b"},
+    ) == [
+        ("summary", "contains a NUL character at position 1"),
+        ("home_page", "scheme 'javascript' is not allowed (http or https only)"),
+    ]
+    assert problems(mapping.package_fields, {**package, "display_name": "evil/name"}) == [
+        (
+            "display_name",
+            "'evil/name' is not a valid project name (PEP 508: letters, digits, and "
+            "'.', '_' or '-' between them)",
+        )
+    ]
+    release = {"_id": "tiny==../x", "package": "tiny", "version": "../x"}
+    assert problems(mapping.release_fields, release) == [
+        ("version", "'../x' is not a version (no '/', whitespace or control characters)")
+    ]
+    files = {"files": [{**FILE, "filename": "../../etc/passwd", "packagetype": "evil"}]}
+    assert problems(mapping.release_files, files) == [
+        ("files.filename", "'../../etc/passwd': '../../etc/passwd' is not a bare file name"),
+        (
+            "files.packagetype",
+            "'../../etc/passwd': 'evil' is not a package type (one of "
+            "bdist_dmg, bdist_dumb, bdist_egg, bdist_msi, bdist_rpm, bdist_wheel, bdist_wininst, "
+            "sdist)",
+        ),
+    ]
