@@ -384,10 +384,18 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
         f: doc.get(f, [] if f in ("classifier_order", "vulnerabilities") else None)
         for f in PUBLISHED_FIELDS
     }
-    files = {
-        r["version"]: sorted((_file_row(f) for f in r.get("files") or []), key=lambda f: f.filename)
-        for r in _releases().find({"package": name}, {"version": 1, "files": 1})
-    }
+    # Every release's files are listed on the project JSON only; one version's
+    # JSON shows that release's files (ReleaseDetail.files).
+    files = (
+        {
+            r["version"]: sorted(
+                (_file_row(f) for f in r.get("files") or []), key=lambda f: f.filename
+            )
+            for r in _releases().find({"package": name}, {"version": 1, "files": 1})
+        }
+        if version is None
+        else {}
+    )
     return PackageJson(
         package=detail,
         files={r.version: files.get(r.version, []) for r in detail.releases},

@@ -502,13 +502,16 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     detail = _package_detail(package, version)
     published = {f: getattr(package, f) for f in PUBLISHED_FIELDS}
     files: dict[str, list[FileRow]] = defaultdict(list)
-    rows = (
-        ReleaseFile.objects.filter(release__package__name=name)
-        .order_by("filename")
-        .values_list("release__version", *FILE_COLUMNS)
-    )
-    for release_version, *row in rows:
-        files[release_version].append(FileRow(*row))
+    if version is None:
+        # Every release's files are listed on the project JSON only; one
+        # version's JSON shows that release's files (ReleaseDetail.files).
+        rows = (
+            ReleaseFile.objects.filter(release__package__name=name)
+            .order_by("filename")
+            .values_list("release__version", *FILE_COLUMNS)
+        )
+        for release_version, *row in rows:
+            files[release_version].append(FileRow(*row))
     return PackageJson(
         package=detail,
         files={r.version: files[r.version] for r in detail.releases},

@@ -119,6 +119,8 @@ class PackageJson:
     """Everything PyPI's JSON API shows: the package and every release with its files."""
 
     package: PackageDetail
+    # Every release's files, for the project JSON; empty for one version's JSON
+    # (its files are package.release.files).
     files: dict[str, list[FileRow]]
     # The package's PyPI `info` fields as published (None where PyPI had null),
     # keyed by model field name (PUBLISHED_FIELDS).

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from functools import lru_cache
+from html import escape
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -72,6 +73,17 @@ from catalog.services.seed import (
 )
 from catalog.versions import canonicalize_name, parse_version
 
+DESCRIPTION_FIELDS = (
+    "display",
+    "name",
+    "module",
+    "summary",
+    "docs",
+    "verb",
+    "feature1",
+    "feature2",
+    "python",
+)
 # log-normal(mu, sigma) has mean exp(mu + sigma**2 / 2) = exp(1.4 + 0.98), about 10.8.
 RELEASES_MU = 1.4
 RELEASES_SIGMA = 1.4
@@ -231,6 +243,28 @@ def _no_style():
     from django.core.management.color import no_style
 
     return no_style()
+
+
+_TOKENS = {key: f"zqz{key}zqz" for key in DESCRIPTION_FIELDS}
+
+
+@lru_cache(maxsize=1)
+def _description_template() -> str:
+    return description_html_render(DESCRIPTION_MD.format(underline="", **_TOKENS), "text/markdown")
+
+
+def _description_html(fields: dict[str, str]) -> str:
+    """The description's rendered HTML: the template rendered once, the values put in.
+
+    Rendering each description costs 2.5 ms (a third of a 100,000-project
+    seed). The values this profile puts in (lower-case words, hyphens,
+    underscores, an https URL) render as themselves, escaped, wherever the
+    template places them; tests compare the result with a full render.
+    """
+    rendered = _description_template()
+    for key, value in fields.items():
+        rendered = rendered.replace(_TOKENS[key], escape(value))
+    return rendered
 
 
 @lru_cache(maxsize=65536)
@@ -441,18 +475,18 @@ def _release_rows(
         owner = rng.choice(user_ids)
         license_index = rng.choices(range(len(licenses)), weights=LICENSE_WEIGHTS)[0]
         created = BASE_DATE + timedelta(seconds=int(rng.random() * span * 0.95))
-        description = DESCRIPTION_MD.format(
-            display=display,
-            name=name,
-            module=module,
-            summary=summary,
-            docs=f"https://{name}.readthedocs.io/",
-            verb=rng.choice(VERBS),
-            feature1=rng.choice(FEATURES),
-            feature2=rng.choice(FEATURES),
-            python=rng.choice(pythons),
-            underline="",
-        )
+        fields = {
+            "display": display,
+            "name": name,
+            "module": module,
+            "summary": summary,
+            "docs": f"https://{name}.readthedocs.io/",
+            "verb": rng.choice(VERBS),
+            "feature1": rng.choice(FEATURES),
+            "feature2": rng.choice(FEATURES),
+            "python": rng.choice(pythons),
+        }
+        description = DESCRIPTION_MD.format(underline="", **fields)
         packages.append(
             (
                 package_id,
@@ -462,7 +496,7 @@ def _release_rows(
                 description,
                 "text/markdown",
                 # COPY skips save(), which renders it for every other write.
-                description_html_render(description, "text/markdown"),
+                _description_html(fields),
                 ",".join(sorted({rng.choice(WORDS_B) for _ in range(2)})),
                 f"https://example.org/{name}",
                 {"Source": f"https://example.org/{name}/src"},

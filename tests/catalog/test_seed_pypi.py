@@ -70,6 +70,19 @@ def test_same_seed_same_catalog_and_the_orm_carries_on():
     assert seeded.last_serial == 0 and seeded.updated is not None
 
 
+def test_seeded_descriptions_carry_what_a_full_render_gives():
+    from catalog.rendering import description_html_render
+
+    catalog_seed_pypi(projects=200, seed=5)
+    rows = Package.objects.values_list(
+        "name", "description", "description_content_type", "description_html"
+    )
+    assert len(rows) == 200
+    for name, text, content_type, stored in rows:
+        assert stored == description_html_render(text, content_type), name
+        assert name in stored
+
+
 def test_command_json_report_and_refusals():
     out = StringIO()
     call_command("seed_catalog", "--profile", "pypi", "--packages", "20", "--json", stdout=out)
