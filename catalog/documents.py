@@ -150,7 +150,10 @@ class ReleaseDocument(Document):
     meta = {
         "collection": "releases",
         "indexes": [
-            {"fields": ["package", "-sort_key"], "name": "package_newest_first"},
+            # The release history's whole sort (sort_key, then the row as tie
+            # breaker), so a server streams it in index order instead of sorting
+            # thousands of releases in memory.
+            {"fields": ["package", "-sort_key", "-sql_id"], "name": "package_newest_first_by_row"},
             {"fields": ["package", "version"], "unique": True, "name": "package_version_unique"},
             "files.filename",
             {"fields": ["-created", "-sql_id"], "name": "created_newest"},

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 
@@ -50,6 +52,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the server's process: SIGTERM when the test run dies (Linux), so a killed run
+    leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _start_private_server() -> str:
     global _server
     log = tempfile.NamedTemporaryFile(prefix="pyindex-test-mongo-", suffix=".log", delete=False)  # noqa: SIM115
@@ -61,6 +72,7 @@ def _start_private_server() -> str:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call
         )
         try:
             local_mongo.wait_until_listening(_server, port, timeout=60)

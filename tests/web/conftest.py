@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog import mapping
-from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
+from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, ensure_indexes
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.services.migrate import counters_copy
 
@@ -47,6 +47,7 @@ def fill_mongo() -> None:
         docs = build(list(pks))
         if docs:
             collection.insert_many(docs)
+    ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
     counters_copy()
 
 
