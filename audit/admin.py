@@ -345,12 +345,29 @@ def _counted(keys: tuple[tuple[str, str], ...]) -> str:
     return " and ".join(parts)
 
 
+class EntryModelFilter(admin.SimpleListFilter):
+    """The audited models, from the code: no DISTINCT over millions of entries."""
+
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request, model_admin):
+        from audit.receivers import audited_models
+
+        labels = sorted(model_label(m) for m in audited_models())
+        return [(label, label) for label in labels]
+
+    def queryset(self, request, queryset):
+        # On the (model, object_key, timestamp) index.
+        return queryset.filter(model=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: entries are append-only. The detail shows the changes as a table."""
 
     list_display = ("timestamp", "operation", "model", "object_key", "actor", "remote_addr")
-    list_filter = ("operation", "model")
+    list_filter = ("operation", EntryModelFilter)
     search_fields = ("=object_key", "=actor", "=correlation_id")
     show_full_result_count = False
     paginator = EstimatedCountPaginator

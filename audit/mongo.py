@@ -3,8 +3,8 @@
 Entries name the collection (``packages``), the document ``_id`` and the
 changed top-level fields by their stored names, with JSON-safe old and new
 values. They are written to ``audit_entries`` right after the change
-(MongoDB offers no transaction on a standalone server or the in-process
-store; the window between the two writes is documented).
+(MongoDB offers no transaction on a standalone server; the window between
+the two writes is documented).
 
 Documents opt in with ``meta = {"queryset_class": AuditedDocumentQuerySet}``.
 """
@@ -311,8 +311,7 @@ class AuditedDocumentQuerySet(QuerySet):
             )
         queryset = self.clone()
         before = queryset._fetch(queryset._query, None)
-        # The same delete as MongoEngine's (by query: fast everywhere, where an
-        # _id list is not on the in-process store). Without a transaction a
+        # The same delete as MongoEngine's (by query). Without a transaction a
         # document inserted between the read and the delete would go unnamed:
         # the count says so in an extra entry rather than passing silently.
         deleted = queryset._collection.delete_many(queryset._query).deleted_count

@@ -695,7 +695,7 @@ def _conflicts(items: list[_Deleted]) -> list[str]:
                 shown = ", ".join(f"{f.name} {row[f.attname]!r}" for f in fields)
                 problems.append(f"{label} with {shown} exists (#{row['pk']})")
         for f in model._meta.concrete_fields:
-            if not f.is_relation or f.null:
+            if not f.is_relation:  # nullable ones too: a license gone since is named
                 continue
             parent = f.related_model
             wanted_parents = {str(i.old(f.name)) for i in group if i.old(f.name) is not None} - {
@@ -711,7 +711,7 @@ def _conflicts(items: list[_Deleted]) -> list[str]:
             }
             for missing in sorted(wanted_parents - present):
                 problems.append(
-                    f"its {f.verbose_name} #{missing} no longer exists "
+                    f"its {parent._meta.verbose_name} #{missing} no longer exists "
                     f"(restore that {parent._meta.verbose_name} first)"
                 )
     return problems

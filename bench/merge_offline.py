@@ -8,8 +8,9 @@
 2. package_stats over --releases release documents (about 100 per package)
    against one aggregation pipeline computing the same fields (without writing).
 
-Both run in one process against the store MONGODB_URI selects (the embedded
-mongomock store by default), and print the ratios measured side by side.
+Both run in one process against MONGODB_URI's server (by default a SecantusDB
+server started for the bench, with throwaway storage), and print the ratios
+measured side by side.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+if not os.environ.get("MONGODB_URI"):
+    # A throwaway local server of its own (secantusd-py), stopped at exit.
+    import atexit
+
+    from project.local_mongo import private_server
+
+    _server = private_server()
+    os.environ["MONGODB_URI"] = _server.__enter__() + "pyindex_bench_merge_offline"
+    atexit.register(_server.__exit__, None, None, None)
 
 import django  # noqa: E402
 
@@ -183,7 +193,7 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=200_000)
     args = parser.parse_args()
     db = get_db()
-    print(f"store: {os.environ.get('MONGODB_URI') or 'mongomock (embedded)'}")
+    print(f"store: {os.environ['MONGODB_URI']}")
     with tempfile.TemporaryDirectory() as workdir:
         bench_merge(db, args.docs, Path(workdir))
     bench_package_stats(db, args.releases)

@@ -6,9 +6,14 @@ Serves the seeded catalog with gunicorn (the same settings as production:
 DEBUG off, persistent database connections) and loads it with wrk (Debian's
 package; installed with apt-get when missing). For each backend it measures
 the home page, a search, a package with about 30 releases, one with 1,000
-releases, and /healthz, a trivial view on the same server: the ceiling. It
-prints requests per second and p50/p99 latency, with each page's throughput
-as a ratio of the ceiling measured in the same run.
+releases with its JSON API and Simple page, and /healthz, a trivial view on
+the same server: the ceiling. Each backend is served twice, warm (the page
+cache on, as deployed) and cold (CATALOG_PAGE_CACHE=0: every request renders,
+as the long tail of a real index does). It prints requests per second and
+p50/p99 latency, with each page's throughput as a ratio of the ceiling
+measured in the same run, and the targets: warm, 1/3 (30 releases) and 1/10
+(1,000); cold, 1/4 (home, search, 30 releases) and 1/8 (1,000 releases, its
+JSON API and Simple page).
 
 The database is DATABASE_URL (default: SQLite under var/). It is migrated and
 seeded with seed_catalog when empty; the two measured packages (bench-thirty,
@@ -38,7 +43,16 @@ sys.path.insert(0, str(ROOT))
 
 THIRTY = "bench-thirty"
 THOUSAND = "bench-thousand"
-TARGETS = {THIRTY: 1 / 3, THOUSAND: 1 / 10}
+# Throughput as a share of /healthz: warm (page cache on) and cold (off, issue #16).
+WARM_TARGETS = {f"/project/{THIRTY}/": 1 / 3, f"/project/{THOUSAND}/": 1 / 10}
+COLD_TARGETS = {
+    "/": 1 / 4,
+    "/search/?q=bench": 1 / 4,
+    f"/project/{THIRTY}/": 1 / 4,
+    f"/project/{THOUSAND}/": 1 / 8,
+    f"/pypi/{THOUSAND}/json": 1 / 8,
+    f"/simple/{THOUSAND}/": 1 / 8,
+}
 DESCRIPTION = """# A benchmark package
 
 A *typical* README: a few paragraphs, a list, a table and some code.
@@ -74,6 +88,7 @@ BENCH_ENV = {
 @dataclass
 class Measurement:
     backend: str
+    mode: str  # warm (page cache on) or cold (off)
     page: str
     url: str
     rps: float
@@ -217,7 +232,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subprocess.Popen, str]:
+def server_start(
+    *, backend: str, database_url: str, workers: int, page_cache: bool = True
+) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -228,13 +245,14 @@ def server_start(*, backend: str, database_url: str, workers: int) -> tuple[subp
         # and cached lists outlive a run.
         "CATALOG_LIVE_SYNC": "0",
         "CATALOG_LIST_CACHE_SECONDS": "600",
+        "CATALOG_PAGE_CACHE": "1" if page_cache else "0",
     }
     command = [
         sys.executable,
         "-m",
         "gunicorn",
         "--pythonpath",
-        f"{ROOT},{ROOT / 'bench'}",
+        str(ROOT),
         "--preload",
         "--workers",
         str(workers),
@@ -334,17 +352,22 @@ def pages_bench(
         "search": "/search/?q=bench",
         "package, 30 releases": f"/project/{THIRTY}/",
         "package, 1,000 releases": f"/project/{THOUSAND}/",
+        "JSON API, 1,000 releases": f"/pypi/{THOUSAND}/json",
+        "Simple, 1,000 releases": f"/simple/{THOUSAND}/",
     }
-    targets = {f"/project/{THIRTY}/": TARGETS[THIRTY], f"/project/{THOUSAND}/": TARGETS[THOUSAND]}
     measurements: list[Measurement] = []
-    for backend in ("sql", "mongo"):
-        if backend == "mongo":
+    runs = [(b, m) for b in ("sql", "mongo") for m in ("warm", "cold")]
+    for backend, mode in runs:
+        if backend == "mongo" and mode == "warm":
             _django_setup(database_url)
-            from django.db import connections
+            from django.db import connections as databases
 
             print(f"==> copied {mongo_fill()} documents into MongoDB", file=sys.stderr)
-            connections.close_all()
-        server, base = server_start(backend=backend, database_url=database_url, workers=workers)
+            databases.close_all()
+        server, base = server_start(
+            backend=backend, database_url=database_url, workers=workers, page_cache=mode == "warm"
+        )
+        targets = WARM_TARGETS if mode == "warm" else COLD_TARGETS
         try:
             results = [
                 (page, path, *wrk_run(wrk, base + path, seconds=seconds, connections=connections))
@@ -358,6 +381,7 @@ def pages_bench(
                 measurements.append(
                     Measurement(
                         backend=backend,
+                        mode=mode,
                         page=page,
                         url=path,
                         rps=round(rps, 1),
@@ -426,15 +450,16 @@ def main() -> int:
             f"connections, {args.seconds:g}s per page"
         )
         print(
-            f"{'backend':8} {'page':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x ceiling':>10}"
+            f"{'backend':8} {'mode':5} {'page':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'x ceiling':>10}"
         )
         for m in measurements:
             verdict = ""
             if m.target is not None:
                 verdict = f"  target {m.target:.2f}: {'ok' if m.meets_target else 'MISSED'}"
             print(
-                f"{m.backend:8} {m.page:26} {m.rps:9.1f} {m.p50_ms:8.2f} {m.p99_ms:8.2f} "
-                f"{m.ratio:10.3f}{verdict}"
+                f"{m.backend:8} {m.mode:5} {m.page:26} {m.rps:9.1f} {m.p50_ms:8.2f} "
+                f"{m.p99_ms:8.2f} {m.ratio:10.3f}{verdict}"
             )
     return 1 if failed else 0
 

@@ -78,6 +78,8 @@ class PackageDocument(Document):
     maintainers = fields.ListField(fields.EmbeddedDocumentField(MaintainerEmbed))
     latest = fields.EmbeddedDocumentField(LatestReleaseEmbed, null=True)
     release_count = fields.IntField(default=0)
+    # Search terms (catalog/search.py), derived from the fields above.
+    terms = fields.ListField(fields.StringField())
     last_serial = fields.IntField(default=0)
     created = fields.DateTimeField(null=True)
     updated = fields.DateTimeField(null=True)
@@ -92,7 +94,11 @@ class PackageDocument(Document):
     meta = {
         "collection": "packages",
         "indexes": [
-            "-updated",
+            # Newest lists sort on these pairs: an index on the first key alone
+            # would still sort the whole collection to break ties.
+            {"fields": ["-updated", "+_id"], "name": "updated_newest"},
+            {"fields": ["-created", "+_id"], "name": "created_newest"},
+            "terms",
             "classifiers",
             "license.name",
             "maintainers.username",
@@ -147,7 +153,7 @@ class ReleaseDocument(Document):
             {"fields": ["package", "-sort_key"], "name": "package_newest_first"},
             {"fields": ["package", "version"], "unique": True, "name": "package_version_unique"},
             "files.filename",
-            "-created",
+            {"fields": ["-created", "-sql_id"], "name": "created_newest"},
             "sql_id",
         ],
         "auto_create_index": False,
@@ -182,6 +188,13 @@ class UserDocument(Document):
 
     def __str__(self) -> str:
         return self.username
+
+
+# The catalog's row counts (home page), copied from the relational counters by the
+# migration and the live sync: one document, ``_id`` COUNTERS_ID.
+COUNTERS_COLLECTION = "catalog_counters"
+COUNTERS_ID = "catalog"
+COUNTER_NAMES = ("packages", "releases", "files", "users")
 
 
 def release_document_id(package: str, version: str) -> str:

@@ -29,8 +29,18 @@ from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from catalog.documents import release_document_id
-from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog import search
+from catalog.documents import COUNTER_NAMES, COUNTERS_ID, release_document_id
+from catalog.models import (
+    CatalogCounter,
+    Classifier,
+    License,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    User,
+)
 from catalog.rendering import description_html_render
 from catalog.validation import (
     depth_problem,
@@ -162,7 +172,18 @@ def package_document(
     ]
     doc["latest"] = latest_summary(latest)
     doc["release_count"] = release_count
+    doc["terms"] = document_terms(doc)
     return doc
+
+
+def document_terms(doc: Document) -> list[str]:
+    """A package document's search terms: the same as its row's SearchTerm rows."""
+    return search.package_terms(
+        name=str(doc.get("_id") or ""),
+        display_name=str(doc.get("display_name") or ""),
+        summary=str(doc.get("summary") or ""),
+        keywords=str(doc.get("keywords") or ""),
+    )
 
 
 def default_release(releases: Iterable[Release]) -> Release | None:
@@ -287,6 +308,15 @@ def user_document(user: User, *, include_credentials: bool = False) -> Document:
 def user_documents(pks: Sequence[int], *, include_credentials: bool = False) -> list[Document]:
     users = User.objects.filter(pk__in=pks).order_by("pk")
     return [user_document(u, include_credentials=include_credentials) for u in users]
+
+
+# --- counters ----------------------------------------------------------------
+
+
+def counters_document() -> Document:
+    """The relational row counters (kept by triggers) as one document."""
+    counts = dict(CatalogCounter.objects.values_list("name", "value"))
+    return {"_id": COUNTERS_ID, **{name: counts.get(name, 0) for name in COUNTER_NAMES}}
 
 
 # --- checksums ---------------------------------------------------------------

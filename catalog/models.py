@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
+from catalog import search
 from catalog.links import path_for
 from catalog.rendering import description_html_render
 from catalog.validation import validate_filename, validate_name, validate_url, validate_version
@@ -76,9 +77,45 @@ class Classifier(AuditedModelMixin, models.Model):
         return self.name.split(" :: ", 1)[0]
 
 
+# The fields a package's search terms are computed from (catalog/search.py).
+SEARCH_SOURCE_FIELDS = frozenset({"name", "display_name", "summary", "keywords"})
+
+
 class PackageQuerySet(AuditedQuerySet):
+    """Package writes that bypass ``save()`` keep the search terms current too."""
+
     def search(self, query: str) -> PackageQuerySet:
         return self.filter(Q(name__icontains=query) | Q(summary__icontains=query))
+
+    def update(self, **kwargs) -> int:
+        # bulk_update() goes through update(), one call per batch.
+        if not SEARCH_SOURCE_FIELDS & kwargs.keys():
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            search_terms_refresh(package_ids=pks, using=self.db)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            result = super().bulk_create(objs, *args, **kwargs)
+            known = [o for o in objs if o.pk is not None]
+            if len(known) == len(objs) and not kwargs.get("update_conflicts"):
+                search_terms_write(sources=_sources(known), using=self.db, replace=False)
+            else:
+                # Ignored conflicts and upserts leave some primary keys unknown.
+                names = [o.name for o in objs]
+                search_terms_refresh(
+                    package_ids=list(
+                        Package.objects.using(self.db)
+                        .filter(name__in=names)
+                        .values_list("pk", flat=True)
+                    ),
+                    using=self.db,
+                )
+        return result
 
     def delete(self):
         from catalog.signals import serial_managed
@@ -186,6 +223,8 @@ class Package(AuditedModelMixin, models.Model):
 
     class Meta:
         ordering = ["name"]
+        # "Newest packages" lists read the newest rows off this index.
+        indexes = [models.Index(fields=["-created"], name="package_newest_created")]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="package_name_not_empty"),
         ]
@@ -207,6 +246,7 @@ class Package(AuditedModelMixin, models.Model):
                 if kwargs.get("update_fields") is not None:
                     kwargs["update_fields"] = {*kwargs["update_fields"], "last_serial"}
         update_fields = kwargs.get("update_fields")
+        terms_written = update_fields is None or bool(SEARCH_SOURCE_FIELDS & set(update_fields))
         source = self._description_source()
         written = update_fields is None or bool(
             {"description", "description_content_type"} & set(update_fields)
@@ -218,7 +258,14 @@ class Package(AuditedModelMixin, models.Model):
             self.description_html = description_html_render(*source)
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "description_html"}
-        super().save(*args, **kwargs)
+        if terms_written:
+            using = kwargs.get("using") or "default"
+            with transaction.atomic(using=using, savepoint=False):
+                super().save(*args, **kwargs)
+                # Replace even when "adding": an instance built with a stored pk updates its row.
+                search_terms_write(sources=_sources([self]), using=using)
+        else:
+            super().save(*args, **kwargs)
         self._rendered_source = source
 
     def get_absolute_url(self) -> str:
@@ -252,6 +299,22 @@ class Package(AuditedModelMixin, models.Model):
             for attname, value in loaded.items()
             if attname not in ("updated", "last_serial")
         )
+
+
+class SearchTerm(models.Model):
+    """One search term of a package (catalog/search.py), derived from its row, indexed on term.
+
+    Kept by ``Package.save()`` and the package queryset's bulk writes, in the
+    same transaction as the package; not audited (it is not data anyone edits).
+    """
+
+    pk = models.CompositePrimaryKey("term", "package")
+    term = models.CharField(max_length=search.TERM_MAX_LENGTH)
+    # Its own index (the foreign key's) serves replacing a package's terms.
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return self.term
 
 
 class Maintainer(AuditedModelMixin, models.Model):
@@ -307,6 +370,8 @@ class Release(AuditedModelMixin, models.Model):
         ordering = ["package_id", "-sort_key"]
         indexes = [
             models.Index(fields=["package", "-sort_key"], name="release_newest_first"),
+            # The home page's and the feed's newest releases.
+            models.Index(fields=["-created"], name="release_newest_created"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["package", "version"], name="release_version_unique"),
@@ -375,3 +440,60 @@ class ReleaseFile(AuditedModelMixin, models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class CatalogCounter(models.Model):
+    """A running count of a catalog table's rows, for the home page.
+
+    Kept by database triggers (migration 0008_catalog_counters), so every write path counts,
+    bulk loads and ``COPY`` included: an insert or delete statement adds or
+    takes away its number of rows in the same transaction.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"
+
+
+# pk, name, display_name, summary, keywords
+SearchSource = tuple[int, str, str, str | None, str | None]
+
+
+def _sources(packages) -> list[SearchSource]:
+    return [(p.pk, p.name, p.display_name, p.summary, p.keywords) for p in packages]
+
+
+def search_terms_write(
+    *, sources: list[SearchSource], using: str = "default", replace: bool = True
+) -> int:
+    """Store the terms of these saved packages, replacing the ones they had unless told not to."""
+    if not sources:
+        return 0
+    manager = SearchTerm.objects.using(using)
+    if replace:
+        manager.filter(package_id__in=[pk for pk, *_ in sources]).delete()
+    rows = [
+        SearchTerm(term=term, package_id=pk)
+        for pk, name, display_name, summary, keywords in sources
+        for term in search.package_terms(
+            name=name, display_name=display_name, summary=summary, keywords=keywords
+        )
+    ]
+    manager.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def search_terms_refresh(*, package_ids, using: str = "default", batch_size: int = 2000) -> int:
+    """Recompute the stored terms of these packages from their rows (bulk paths, backfill)."""
+    package_ids = list(package_ids)
+    written = 0
+    for start in range(0, len(package_ids), batch_size):
+        sources = list(
+            Package.objects.using(using)
+            .filter(pk__in=package_ids[start : start + batch_size])
+            .values_list("pk", "name", "display_name", "summary", "keywords")
+        )
+        written += search_terms_write(sources=sources, using=using)
+    return written

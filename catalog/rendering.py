@@ -39,7 +39,7 @@ DESCRIPTION_MAX_LENGTH = 512 * 1024
 # (docutils needs about 0.2 s for 16 KiB of reStructuredText here).
 RENDER_IN_PROCESS_MAX_LENGTH = 16 * 1024
 # A longer description gets this long in a child process, then is escaped text.
-RENDER_TIMEOUT_SECONDS = 15.0
+RENDER_TIMEOUT_SECONDS = 30.0
 
 _ROOT = Path(__file__).resolve().parent.parent
 

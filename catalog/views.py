@@ -9,9 +9,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from html import escape
+from itertools import islice
+from urllib.parse import quote
 
+import trove_classifiers
 from django.conf import settings
 from django.core.cache import cache
 from django.http import (
@@ -20,9 +24,11 @@ from django.http import (
     HttpResponseBase,
     HttpResponsePermanentRedirect,
     JsonResponse,
+    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
+from django.utils.html import format_html_join
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
@@ -31,6 +37,7 @@ from catalog.links import path_for
 from catalog.rendering import description_show
 from catalog.selectors.types import (
     SEARCH_QUERY_MAX_LENGTH,
+    SIMPLE_INDEX_CHUNK,
     FileRow,
     NotFound,
     PackageDetail,
@@ -235,6 +242,11 @@ def search(request: HttpRequest) -> HttpResponse:
         page=int(raw_page),
     )
 
+    context["active_filters"] = [
+        (classifier, _search_url(request, drop_classifier=classifier)) for classifier in classifiers
+    ]
+    context["classifier_options"] = _classifier_options()
+
     def build() -> HttpResponse:
         try:
             results = selectors.package_search(query=query)
@@ -243,6 +255,35 @@ def search(request: HttpRequest) -> HttpResponse:
         return render(request, "catalog/search.html", {**context, "results": results})
 
     return _cached(request, "search?" + request.GET.urlencode(), build)
+
+
+def _search_url(request: HttpRequest, *, drop_classifier: str) -> str:
+    """This search without one classifier filter, from its first page."""
+    params = request.GET.copy()
+    params.setlist("c", [c for c in params.getlist("c") if c and c != drop_classifier])
+    params.pop("page", None)
+    encoded = params.urlencode()
+    return "?" + encoded if encoded else request.path
+
+
+@functools.cache
+def _classifier_options() -> str:
+    """The trove classifiers a visitor can filter on, as <option>s grouped by their first level.
+
+    The list is PyPI's (the trove-classifiers package), the same for both stores;
+    built once per process.
+    """
+    groups: dict[str, list[str]] = {}
+    for classifier in trove_classifiers.sorted_classifiers:
+        groups.setdefault(classifier.split(" :: ", 1)[0], []).append(classifier)
+    return format_html_join(
+        "",
+        '<optgroup label="{}">{}</optgroup>',
+        (
+            (group, format_html_join("", '<option value="{}">{}</option>', ((c, c) for c in items)))
+            for group, items in groups.items()
+        ),
+    )
 
 
 def _grouped_classifiers(classifiers: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -527,18 +568,70 @@ def _simple_response(
     return response
 
 
-@require_safe
-@conditional
-def simple_index(request: HttpRequest) -> HttpResponse:
-    def build() -> HttpResponse:
-        names = selectors.simple_index_list()
-        payload = {
-            "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": 0},
-            "projects": [{"name": n} for n in names],
-        }
-        return _simple_response(request, "catalog/simple/index.html", {"names": names}, payload)
+SIMPLE_INDEX_HEAD = (
+    '<!DOCTYPE html>\n<html>\n<head><meta name="pypi:repository-version" content="1.1">'
+    "<title>Simple index</title></head>\n<body>\n"
+)
+SIMPLE_INDEX_TAIL = "</body>\n</html>\n"
 
-    return _cached(request, "simple", build, media=str(_simple_format(request)))
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _simple_index_html(names: Iterator[str]) -> Iterator[bytes]:
+    yield SIMPLE_INDEX_HEAD.encode()
+    for chunk in _chunks(names, SIMPLE_INDEX_CHUNK):
+        # A name is quoted whole into a relative link: "javascript:x" is no scheme.
+        yield "".join(
+            f'<a href="{escape(quote(name, safe=""))}/">{escape(name)}</a>\n' for name in chunk
+        ).encode()
+    yield SIMPLE_INDEX_TAIL.encode()
+
+
+def _simple_index_json(names: Iterator[str]) -> Iterator[bytes]:
+    meta = json.dumps({"api-version": SIMPLE_API_VERSION, "_last-serial": 0})
+    yield f'{{"meta": {meta}, "projects": ['.encode()
+    separator = ""
+    for chunk in _chunks(names, SIMPLE_INDEX_CHUNK):
+        yield (separator + ", ".join(json.dumps({"name": name}) for name in chunk)).encode()
+        separator = ", "
+    yield b"]}"
+
+
+@require_safe
+def simple_index(request: HttpRequest) -> HttpResponseBase:
+    """Every project, streamed from the database in chunks: memory stays flat at any size.
+
+    The ETag comes from the stamp (project count, newest change) before a
+    single name is read, so a client that has the index gets a 304 for one
+    small query, and ``/simple/`` is never held whole in memory or the cache.
+    """
+    media = _simple_format(request)
+    if media is None:
+        return _simple_response(request, "", {}, {})
+    stamp = selectors.simple_index_stamp()
+    raw = f"{media}:{stamp.etag}"
+    etag = f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
+    last_modified = stamp.newest.timestamp() if stamp.newest else None
+    not_modified = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified) if last_modified else None
+    )
+    if not_modified is not None:
+        return not_modified
+    names = selectors.simple_index_names()
+    if media == SIMPLE_JSON:
+        body, content_type = _simple_index_json(names), SIMPLE_JSON
+    else:
+        body, content_type = _simple_index_html(names), f"{media}; charset=utf-8"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
+    patch_vary_headers(response, ["Accept"])
+    return response
 
 
 @require_safe

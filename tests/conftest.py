@@ -166,13 +166,32 @@ def mongo_commands():
     _command_log.calls = None
 
 
+def _kept_collections() -> set[str]:
+    """Collections whose indexes are created once per process: emptied, never dropped."""
+    from mongoengine.base.common import _document_registry
+
+    from audit.recorder import MONGO_CHAIN, MONGO_ENTRIES
+
+    names = {MONGO_ENTRIES, MONGO_CHAIN}
+    for document in _document_registry.values():
+        if not document._meta.get("abstract") and document._meta.get("collection"):
+            names.add(document._get_collection_name())
+    return names
+
+
 @pytest.fixture(autouse=True)
 def clean_mongo():
-    """Empty every collection of the session's database after each test (indexes are kept)."""
+    """After each test: the documents' and audit collections emptied (their indexes
+    kept), every other collection (merge targets, checkpoints) dropped, so a test can
+    tell whether something created a collection."""
     yield
     db = get_db()
+    kept = _kept_collections()
     for name in db.list_collection_names():
-        db[name].delete_many({})
+        if name in kept:
+            db[name].delete_many({})
+        else:
+            db.drop_collection(name)
 
 
 @pytest.fixture

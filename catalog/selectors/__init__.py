@@ -8,6 +8,7 @@ model or a document.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import ModuleType
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from catalog.selectors.types import (
     ReleaseListItem,
     SearchPage,
     SearchQuery,
+    SimpleIndexStamp,
     SimpleProject,
     UserProfile,
 )
@@ -38,7 +40,8 @@ __all__ = [
     "packages_newest_list",
     "release_version_equivalent",
     "releases_newest_list",
-    "simple_index_list",
+    "simple_index_names",
+    "simple_index_stamp",
     "simple_project_get",
     "user_profile_get",
 ]
@@ -76,8 +79,12 @@ def user_profile_get(*, username: str) -> UserProfile:
     return _backend().user_profile_get(username=username)
 
 
-def simple_index_list() -> list[str]:
-    return _backend().simple_index_list()
+def simple_index_names() -> Iterator[str]:
+    return _backend().simple_index_names()
+
+
+def simple_index_stamp() -> SimpleIndexStamp:
+    return _backend().simple_index_stamp()
 
 
 def simple_project_get(*, name: str) -> SimpleProject:

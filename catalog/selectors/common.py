@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from catalog.selectors.types import (
+    SEARCH_MAX_PAGES,
     SEARCH_PER_PAGE,
     MaintainerRow,
     NotFound,
@@ -27,9 +28,22 @@ def maintainers_sorted(rows: Iterable[MaintainerRow]) -> list[MaintainerRow]:
     return sorted(rows, key=lambda m: (m.role != "owner", m.username))
 
 
+def search_page_check(page: int) -> None:
+    """Refuse a page past the last one any search shows, before searching."""
+    if page > SEARCH_MAX_PAGES:
+        raise NotFound(
+            f"search results stop at page {SEARCH_MAX_PAGES} (the first "
+            f"{SEARCH_MAX_PAGES * SEARCH_PER_PAGE:,} projects); refine the search to see others"
+        )
+
+
 def search_window(*, total: int, page: int) -> tuple[int, int, int]:
-    """(offset, limit, num_pages) for a results page; a page past the end is NotFound."""
-    num_pages = max(1, math.ceil(total / SEARCH_PER_PAGE))
+    """(offset, limit, num_pages) for a results page; a page past the end is NotFound.
+
+    ``num_pages`` stops at SEARCH_MAX_PAGES however many hits there are.
+    """
+    search_page_check(page)
+    num_pages = min(SEARCH_MAX_PAGES, max(1, math.ceil(total / SEARCH_PER_PAGE)))
     if page < 1 or page > num_pages:
         raise NotFound(f"page {page} is past the end of the results ({num_pages} pages)")
     return (page - 1) * SEARCH_PER_PAGE, SEARCH_PER_PAGE, num_pages
@@ -78,3 +92,16 @@ def license_terms(value: str) -> list[str]:
     else:
         terms.append(value + " License")
     return [t for t in dict.fromkeys(terms) if t]
+
+
+def page_slice(counts: list[int], *, offset: int, limit: int) -> list[tuple[int, int, int]]:
+    """Which (part, skip, take) of consecutive parts of these sizes make up a window."""
+    window = []
+    start = 0
+    for part, count in enumerate(counts):
+        skip = max(0, offset - start)
+        take = min(count - skip, offset + limit - max(start, offset))
+        if skip < count and take > 0:
+            window.append((part, skip, take))
+        start += count
+    return window

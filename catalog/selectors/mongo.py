@@ -3,24 +3,40 @@
 Plain pymongo calls on the collections MongoEngine manages: projections keep
 lists small, and every function runs a fixed number of operations. User input
 only ever appears as a value or inside ``re.escape``; never as an operator.
+Search reads the ``terms`` computed at write time (``catalog/search.py``), not
+the text fields.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, release_document_id
+from catalog import search
+from catalog.documents import (
+    COUNTER_NAMES,
+    COUNTERS_COLLECTION,
+    COUNTERS_ID,
+    PackageDocument,
+    ReleaseDocument,
+    UserDocument,
+    release_document_id,
+)
 from catalog.selectors.common import (
     default_version,
     license_terms,
     maintainers_sorted,
+    page_slice,
+    search_page_check,
     search_window,
     simple_file,
 )
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
+    SEARCH_PER_PAGE,
+    SIMPLE_INDEX_CHUNK,
     CatalogStats,
     FileRow,
     HomePage,
@@ -36,10 +52,11 @@ from catalog.selectors.types import (
     SearchPage,
     SearchQuery,
     SimpleFile,
+    SimpleIndexStamp,
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import parse_version
 
 LIST_PROJECTION = {"display_name": 1, "summary": 1, "latest.version": 1, "created": 1, "updated": 1}
 HISTORY_PROJECTION = {
@@ -53,6 +70,9 @@ HISTORY_PROJECTION = {
     "requires_python": 1,
 }
 NEWEST_FIRST = [("sort_key", -1), ("sql_id", -1)]
+RECENT_FIRST = [("updated", -1), ("_id", 1)]
+# Within a search rank: the package added last (highest relational id) first.
+NEWEST_PACKAGE_FIRST = [("sql_id", -1), ("_id", 1)]
 
 
 def _packages():
@@ -133,19 +153,30 @@ def _release_items(docs: list[dict[str, Any]]) -> list[ReleaseListItem]:
     return items
 
 
-def catalog_home_get() -> HomePage:
+def catalog_stats_get() -> CatalogStats:
+    """The counts the migration or live sync copied from the relational counters (one read).
+
+    Before any migration has written them: collection metadata for the
+    documents and a sum over the releases for the files (a scan).
+    """
+    doc = _packages().database[COUNTERS_COLLECTION].find_one({"_id": COUNTERS_ID})
+    if doc is not None:
+        return CatalogStats(**{name: doc.get(name) or 0 for name in COUNTER_NAMES})
     file_totals = list(
         _releases().aggregate(
             [{"$group": {"_id": None, "files": {"$sum": {"$size": {"$ifNull": ["$files", []]}}}}}]
         )
     )
-    # Whole-collection counts come from collection metadata (no scan on a real server).
-    stats = CatalogStats(
+    return CatalogStats(
         packages=_packages().estimated_document_count(),
         releases=_releases().estimated_document_count(),
         files=file_totals[0]["files"] if file_totals else 0,
         users=_users().estimated_document_count(),
     )
+
+
+def catalog_home_get() -> HomePage:
+    stats = catalog_stats_get()
     return HomePage(
         stats=stats,
         newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
@@ -159,23 +190,9 @@ def catalog_home_get() -> HomePage:
     )
 
 
-def _contains(text: str) -> dict[str, Any]:
-    return {"$regex": re.escape(text), "$options": "i"}
-
-
-def package_search(*, query: SearchQuery) -> SearchPage:
+def _filter_conditions(query: SearchQuery) -> list[dict[str, Any]]:
+    """The search's classifier and license filters."""
     conditions: list[dict[str, Any]] = []
-    canonical = canonicalize_name(query.text) if query.text else ""
-    if query.text:
-        conditions.append(
-            {
-                "$or": [
-                    {"_id": _contains(canonical)},
-                    {"display_name": _contains(query.text)},
-                    {"summary": _contains(query.text)},
-                ]
-            }
-        )
     for classifier in query.classifiers:
         # A filter matches the classifier itself and everything below it.
         conditions.append(
@@ -205,36 +222,89 @@ def package_search(*, query: SearchQuery) -> SearchPage:
                 {"classifiers": below},
             ]
         conditions.append({"$or": matches})
+    return conditions
+
+
+def _page(match: dict[str, Any], sort: list[tuple[str, int]], skip: int, limit: int) -> list:
+    return list(_packages().find(match, LIST_PROJECTION).sort(sort).skip(skip).limit(limit))
+
+
+def package_search(*, query: SearchQuery) -> SearchPage:
+    search_page_check(query.page)
+    conditions = _filter_conditions(query)
+    terms = search.term_query(query.text) if query.text else None
+    if terms is not None:
+        return _ranked_search(query, terms, conditions)
     match: dict[str, Any] = {"$and": conditions} if conditions else {}
     total = _packages().count_documents(match)
     offset, limit, num_pages = search_window(total=total, page=query.page)
-    if not total:
-        return SearchPage(results=[], total=0, page=query.page, num_pages=num_pages)
-    if query.order == "name":
-        docs = list(
-            _packages().find(match, LIST_PROJECTION).sort("_id", 1).skip(offset).limit(limit)
+    sort = RECENT_FIRST if query.order == "-updated" else [("_id", 1)]
+    docs = _page(match, sort, offset, limit) if total else []
+    return SearchPage(
+        results=[_list_item(d) for d in docs], total=total, page=query.page, num_pages=num_pages
+    )
+
+
+def _typo_names(terms: search.TermQuery) -> list[str]:
+    if not terms.typo_keys:
+        return []
+    candidates = (
+        _packages()
+        .find({"terms": {"$in": list(terms.typo_keys)}}, {"_id": 1})
+        .sort("_id", 1)
+        .limit(search.TYPO_CANDIDATES_MAX)
+    )
+    return terms.typo_names([d["_id"] for d in candidates])
+
+
+def _rank_filters(terms: search.TermQuery, typos: list[str]) -> list[dict[str, Any]]:
+    """One filter per rank, best first (catalog/search.py's rules); terms are plain values."""
+    name_rules: list[dict[str, Any]] = []
+    if terms.prefix:
+        name_rules.append({"terms": terms.prefix})
+    if terms.stems:
+        name_rules.append({"$and": [{"terms": t} for t in terms.name_word_terms]})
+    ranks: list[dict[str, Any]] = [{"terms": terms.exact}]
+    if name_rules:
+        ranks.append({"$or": name_rules})
+    if typos:
+        ranks.append({"_id": {"$in": typos}})
+    if terms.stems:
+        ranks.append(
+            {
+                "$and": [
+                    {"terms": {"$in": [search.NAME_WORD + s, search.TEXT_WORD + s]}}
+                    for s in terms.stems
+                ]
+            }
         )
-    elif query.order == "-updated":
-        docs = list(
-            _packages()
-            .find(match, LIST_PROJECTION)
-            .sort([("updated", -1), ("_id", 1)])
-            .skip(offset)
-            .limit(limit)
-        )
+    return ranks
+
+
+def _ranked_search(
+    query: SearchQuery, terms: search.TermQuery, conditions: list[dict[str, Any]]
+) -> SearchPage:
+    """A text search on the documents' ``terms`` (multikey index): one count per rank."""
+    ranks = _rank_filters(terms, _typo_names(terms))
+    offset = (query.page - 1) * SEARCH_PER_PAGE
+    if query.order in ("name", "-updated"):
+        match = {"$and": [*conditions, {"$or": ranks}]}
+        total = _packages().count_documents(match)
+        _, limit, num_pages = search_window(total=total, page=query.page)
+        sort = [("_id", 1)] if query.order == "name" else RECENT_FIRST
+        docs = _page(match, sort, offset, limit) if total else []
     else:
-        # Relevance: the exact name first, then the rest by name.
-        exact = list(_packages().find({"$and": [*conditions, {"_id": canonical}]}, LIST_PROJECTION))
-        rest = {"$and": [*conditions, {"_id": {"$ne": canonical}}]}
-        if exact and offset == 0:
-            docs = exact + list(
-                _packages().find(rest, LIST_PROJECTION).sort("_id", 1).limit(limit - 1)
-            )
-        else:
-            skip = offset - len(exact)
-            docs = list(
-                _packages().find(rest, LIST_PROJECTION).sort("_id", 1).skip(skip).limit(limit)
-            )
+        # Each rank excludes the better ones, so a package shows once, at its best rank.
+        matches = [
+            {"$and": [*conditions, rank, *([{"$nor": ranks[:i]}] if i else [])]}
+            for i, rank in enumerate(ranks)
+        ]
+        counts = [_packages().count_documents(m) for m in matches]
+        total = sum(counts)
+        _, limit, num_pages = search_window(total=total, page=query.page)
+        docs = []
+        for part, skip, take in page_slice(counts, offset=offset, limit=limit):
+            docs.extend(_page(matches[part], NEWEST_PACKAGE_FIRST, skip, take))
     return SearchPage(
         results=[_list_item(d) for d in docs], total=total, page=query.page, num_pages=num_pages
     )
@@ -352,8 +422,21 @@ def user_profile_get(*, username: str) -> UserProfile:
     )
 
 
-def simple_index_list() -> list[str]:
-    return [d["_id"] for d in _packages().find({}, {"_id": 1}).sort("_id", 1)]
+def simple_index_names() -> Iterator[str]:
+    """Every project name in order, read in batches off the ``_id`` index."""
+    cursor = _packages().find({}, {"_id": 1}).sort("_id", 1).batch_size(SIMPLE_INDEX_CHUNK)
+    return (doc["_id"] for doc in cursor)
+
+
+def simple_index_stamp() -> SimpleIndexStamp:
+    """What changes whenever the list of names does: the count and the newest change."""
+    newest = next(
+        iter(_packages().find({}, {"updated": 1}).sort([("updated", -1), ("_id", 1)]).limit(1)),
+        None,
+    )
+    return SimpleIndexStamp(
+        count=catalog_stats_get().packages, newest=newest.get("updated") if newest else None
+    )
 
 
 def simple_project_get(*, name: str) -> SimpleProject:

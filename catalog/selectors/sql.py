@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.db import connection
 from django.db.models import (
@@ -26,17 +27,31 @@ from django.db.models import (
     When,
 )
 
-from catalog.models import Classifier, Maintainer, Package, Release, ReleaseFile, User
+from catalog import search
+from catalog.models import (
+    CatalogCounter,
+    Classifier,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    SearchTerm,
+    User,
+)
 from catalog.selectors.common import (
     default_version,
     license_terms,
     maintainers_sorted,
+    search_page_check,
     search_window,
     simple_file,
 )
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
+    SEARCH_PER_PAGE,
+    SIMPLE_INDEX_CHUNK,
+    STAT_NAMES,
     CatalogStats,
     FileRow,
     HomePage,
@@ -51,10 +66,11 @@ from catalog.selectors.types import (
     ReleaseRow,
     SearchPage,
     SearchQuery,
+    SimpleIndexStamp,
     SimpleProject,
     UserProfile,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import parse_version
 
 FILE_COLUMNS = (
     "filename",
@@ -102,6 +118,25 @@ def _newest(field: str, tie: str):
     return (Milliseconds(field).desc(nulls_last=True), tie)
 
 
+def _newest_first(queryset, field: str, tie: str, limit: int):
+    """The ``limit`` newest rows of ``queryset`` in ``_newest`` order, read through an index.
+
+    No index serves the millisecond expression, so ordering a whole table on it
+    sorts every row. The newest ``limit`` rows all lie at or after the
+    millisecond of the ``limit``-th newest timestamp, which the column's own
+    index finds; only those rows are then sorted on the expression.
+    """
+    edge = list(
+        queryset.filter(**{f"{field}__isnull": False})
+        .order_by(f"-{field}")
+        .values_list(field, flat=True)[limit - 1 : limit]
+    )
+    if edge:
+        floor = edge[0].replace(microsecond=edge[0].microsecond // 1000 * 1000)
+        queryset = queryset.filter(**{f"{field}__gte": floor})
+    return queryset.order_by(*_newest(field, tie))[:limit]
+
+
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
@@ -135,43 +170,66 @@ def _list_items(queryset) -> list[PackageListItem]:
     ]
 
 
-def catalog_home_get() -> HomePage:
-    stats = CatalogStats(
-        packages=Package.objects.count(),
-        releases=Release.objects.count(),
-        files=ReleaseFile.objects.count(),
-        users=User.objects.count(),
+def _list_items_by_pk(pks: list[int]) -> dict[int, PackageListItem]:
+    rows = (
+        Package.objects.filter(pk__in=pks)
+        .annotate(default_version=_default_version_subquery())
+        .values_list("pk", *LIST_COLUMNS)
     )
-    newest = Release.objects.order_by(*_newest("created", "-id")).values_list(
-        "package__name", "package__display_name", "version", "package__summary", "created"
-    )[:HOME_LIST_LENGTH]
+    return {
+        pk: PackageListItem(
+            name=name,
+            display_name=display_name,
+            summary=summary,
+            version=version,
+            created=created,
+            updated=updated,
+        )
+        for pk, name, display_name, summary, version, created, updated in rows
+    }
+
+
+def catalog_stats_get() -> CatalogStats:
+    """The catalog's row counts, from the counters the database keeps (one small read)."""
+    counts = dict(CatalogCounter.objects.values_list("name", "value"))
+    return CatalogStats(**{name: counts.get(name, 0) for name in STAT_NAMES})
+
+
+def catalog_home_get() -> HomePage:
+    stats = catalog_stats_get()
     return HomePage(
         stats=stats,
-        newest_releases=[ReleaseListItem(*row) for row in newest],
+        newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
         updated_packages=_list_items(
-            Package.objects.order_by(*_newest("updated", "name"))[:HOME_LIST_LENGTH]
+            _newest_first(Package.objects.all(), "updated", "name", HOME_LIST_LENGTH)
         ),
     )
 
 
-def package_search(*, query: SearchQuery) -> SearchPage:
+def _classifier_links(classifier: str):
+    # A filter matches the classifier itself and everything below it.
+    return Package.classifiers.through.objects.filter(
+        Q(classifier__name=classifier) | Q(classifier__name__startswith=classifier + " :: ")
+    )
+
+
+def _filtered_count(query: SearchQuery, packages) -> int:
+    """How many packages pass the filters: from the classifier links alone when they suffice
+    (joining each link to its package row would cost one lookup per hit)."""
+    if not query.classifiers or query.license:
+        return packages.count()
+    linked = [_classifier_links(c).values("package_id").order_by() for c in query.classifiers]
+    if len(linked) == 1:
+        return linked[0].distinct().count()
+    return linked[0].intersection(*linked[1:]).count()
+
+
+def _filtered(query: SearchQuery):
+    """Packages that pass the search's classifier and license filters."""
     packages = Package.objects.all()
-    canonical = canonicalize_name(query.text) if query.text else ""
-    if query.text:
-        packages = packages.filter(
-            Q(name__icontains=canonical)
-            | Q(display_name__icontains=query.text)
-            | Q(summary__icontains=query.text)
-        )
     for classifier in query.classifiers:
-        # A filter matches the classifier itself and everything below it.
         packages = packages.filter(
-            Exists(
-                Package.classifiers.through.objects.filter(package_id=OuterRef("pk")).filter(
-                    Q(classifier__name=classifier)
-                    | Q(classifier__name__startswith=classifier + " :: ")
-                )
-            )
+            Exists(_classifier_links(classifier).filter(package_id=OuterRef("pk")))
         )
     if query.license:
         by_name, by_classifier = Q(), Q()
@@ -194,22 +252,161 @@ def package_search(*, query: SearchQuery) -> SearchPage:
                 )
             )
         )
-    total = packages.count()
+    return packages
+
+
+def package_search(*, query: SearchQuery) -> SearchPage:
+    search_page_check(query.page)
+    packages = _filtered(query)
+    terms = search.term_query(query.text) if query.text else None
+    if terms is not None:
+        return _ranked_search(query, terms, packages)
+    total = _filtered_count(query, packages)
     offset, limit, num_pages = search_window(total=total, page=query.page)
-    if query.order == "name":
-        packages = packages.order_by("name")
-    elif query.order == "-updated":
+    if query.order == "-updated":
         packages = packages.order_by(*_newest("updated", "name"))
     else:
-        exact = Case(
-            When(name=canonical, then=Value(0)), default=Value(1), output_field=IntegerField()
-        )
-        packages = packages.order_by(exact, "name")
+        packages = packages.order_by("name")
     return SearchPage(
         results=_list_items(packages[offset : offset + limit]) if total else [],
         total=total,
         page=query.page,
         num_pages=num_pages,
+    )
+
+
+def _typo_names(terms: search.TermQuery) -> list[str]:
+    if not terms.typo_keys:
+        return []
+    candidates = (
+        SearchTerm.objects.filter(term__in=terms.typo_keys)
+        .order_by("package__name")
+        .values_list("package__name", flat=True)
+        .distinct()[: search.TYPO_CANDIDATES_MAX]
+    )
+    return terms.typo_names(list(candidates))
+
+
+# Bits a matching term sets in a package's flags (terms are unique per package,
+# so their sum is their union).
+_EXACT, _PREFIX, _TYPO = 1, 2, 4
+
+
+def _term_table(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
+    """The looked-up terms as rows (term, flags, name word, word) of a VALUES list ``q``."""
+    rows: dict[str, tuple[int, int, int]] = {terms.exact: (_EXACT, 0, 0)}
+    if terms.prefix:
+        rows[terms.prefix] = (_PREFIX, 0, 0)
+    for name in typos:
+        rows[search.EXACT + name] = (_TYPO, 0, 0)
+    # A package has one term per word: as a name word or as a summary word.
+    for stem in terms.stems:
+        rows[search.NAME_WORD + stem] = (0, 1, 1)
+        rows[search.TEXT_WORD + stem] = (0, 0, 1)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params = [value for term, flags in sorted(rows.items()) for value in (term, *flags)]
+    # A named CTE: SQLite has no column names for a VALUES table in FROM.
+    return f"WITH q (term, flags, name_word, word) AS (VALUES {values}) ", params
+
+
+def _candidates(terms: search.TermQuery, typos: list[str], term_table: str) -> tuple[str, list]:
+    """With several words, only packages that can be hits are grouped.
+
+    They have a name term, or every word (the intersection of each word's
+    packages): grouping the rows of all packages having any one common word
+    would cost what the most common word costs.
+    """
+    if len(terms.stems) < 2:
+        return "", []
+    names = [
+        terms.exact,
+        *([terms.prefix] if terms.prefix else []),
+        *(search.EXACT + n for n in typos),
+    ]
+    each_word = " INTERSECT ".join(
+        f"SELECT package_id FROM {term_table} WHERE term IN (%s, %s)"  # noqa: S608
+        for _ in terms.stems
+    )
+    sql = (
+        f" WHERE t.package_id IN (SELECT package_id FROM {term_table} "  # noqa: S608
+        f"WHERE term IN ({', '.join(['%s'] * len(names))}) "
+        f"UNION SELECT package_id FROM ({each_word}) AS w)"
+    )
+    params = names + [t for s in terms.stems for t in (search.NAME_WORD + s, search.TEXT_WORD + s)]
+    return sql, params
+
+
+def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> SearchPage:
+    """A text search on the SearchTerm rows: hits, their rank and the total in one statement.
+
+    Term rows are grouped per package into a few integers (no text compared
+    after the index lookup); within a rank the newest package (highest id)
+    comes first, so only the page's rows are joined to their packages.
+    """
+    typos = _typo_names(terms)
+    values, params = _term_table(terms, typos)
+    words = len(terms.stems)
+    rank = (
+        f"CASE WHEN h.flags & {_EXACT} = {_EXACT} THEN {search.RANK_EXACT}"
+        f" WHEN h.flags & {_PREFIX} = {_PREFIX}"
+        + (f" OR h.name_words = {words}" if words else "")
+        + f" THEN {search.RANK_NAME}"
+        f" WHEN h.flags & {_TYPO} = {_TYPO} THEN {search.RANK_TYPO}"
+        + (f" WHEN h.words = {words} THEN {search.RANK_TEXT}" if words else "")
+        + " END"
+    )
+    quote = connection.ops.quote_name
+    term_table, package_table = quote(SearchTerm._meta.db_table), quote(Package._meta.db_table)
+    where, where_params = "", []
+    if packages.query.where:
+        filtered, where_params = packages.order_by().values("pk").query.sql_with_params()
+        where = f" WHERE h.package_id IN ({filtered})"
+    # Only integers and fixed SQL text are formatted in; terms and filters are parameters.
+    candidates, candidate_params = _candidates(terms, typos, term_table)
+    hits = (
+        f"SELECT h.package_id, {rank} AS rank FROM ("  # noqa: S608
+        f"SELECT t.package_id, SUM(q.flags) AS flags, SUM(q.name_word) AS name_words, "
+        f"SUM(q.word) AS words FROM {term_table} t "
+        f"JOIN q ON q.term = t.term{candidates} "
+        f"GROUP BY t.package_id) h{where}"
+    )
+    params += [*candidate_params, *where_params]
+    updated = (
+        "date_trunc('milliseconds', p.updated)"
+        if connection.vendor == "postgresql"
+        else "substr(p.updated, 1, 23)"
+    )
+    if query.order in ("name", "-updated"):
+        order = "p.name" if query.order == "name" else f"{updated} DESC, p.name"
+        page_sql = (
+            f"{values}SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
+            f"JOIN {package_table} p ON p.id = r.package_id "
+            f"WHERE r.rank IS NOT NULL ORDER BY {order}"
+        )
+    else:
+        page_sql = (
+            f"{values}SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
+            f"WHERE r.rank IS NOT NULL ORDER BY r.rank, r.package_id DESC"
+        )
+    offset = (query.page - 1) * SEARCH_PER_PAGE
+    with connection.cursor() as cursor:
+        cursor.execute(page_sql + " LIMIT %s OFFSET %s", [*params, SEARCH_PER_PAGE, offset])
+        rows = cursor.fetchall()
+        if rows:
+            total = rows[0][1]
+        elif offset:
+            cursor.execute(
+                f"{values}SELECT COUNT(*) FROM ({hits}) r WHERE r.rank IS NOT NULL",  # noqa: S608
+                params,
+            )
+            total = cursor.fetchone()[0]
+        else:
+            total = 0
+    _, _, num_pages = search_window(total=total, page=query.page)
+    ids = [package_id for package_id, _ in rows]
+    items = _list_items_by_pk(ids)
+    return SearchPage(
+        results=[items[i] for i in ids], total=total, page=query.page, num_pages=num_pages
     )
 
 
@@ -347,8 +544,19 @@ def user_profile_get(*, username: str) -> UserProfile:
     )
 
 
-def simple_index_list() -> list[str]:
-    return list(Package.objects.order_by("name").values_list("name", flat=True))
+def simple_index_names() -> Iterator[str]:
+    """Every project name in order, read in chunks (a server-side cursor on PostgreSQL)."""
+    return (
+        Package.objects.order_by("name")
+        .values_list("name", flat=True)
+        .iterator(chunk_size=SIMPLE_INDEX_CHUNK)
+    )
+
+
+def simple_index_stamp() -> SimpleIndexStamp:
+    """What changes whenever the list of names does: the count and the newest change."""
+    newest = Package.objects.order_by("-updated").values_list("updated", flat=True).first()
+    return SimpleIndexStamp(count=catalog_stats_get().packages, newest=newest)
 
 
 def simple_project_get(*, name: str) -> SimpleProject:
@@ -394,14 +602,14 @@ def simple_project_get(*, name: str) -> SimpleProject:
 
 
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    rows = Release.objects.order_by(*_newest("created", "-id")).values_list(
+    rows = _newest_first(Release.objects.all(), "created", "-id", limit).values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
-    )[:limit]
+    )
     return [ReleaseListItem(*row) for row in rows]
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    return _list_items(Package.objects.order_by(*_newest("created", "name"))[:limit])
+    return _list_items(_newest_first(Package.objects.all(), "created", "name", limit))
 
 
 def package_releases_list(

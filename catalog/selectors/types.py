@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 SEARCH_PER_PAGE = 20
+# Like PyPI, results stop at a page: deep pages would cost an ever longer scan.
+SEARCH_MAX_PAGES = 500
 SEARCH_QUERY_MAX_LENGTH = 200
 HOME_LIST_LENGTH = 10
 FEED_LENGTH = 40
@@ -177,6 +179,9 @@ class CatalogStats:
     users: int
 
 
+STAT_NAMES = ("packages", "releases", "files", "users")
+
+
 @dataclass(frozen=True)
 class HomePage:
     stats: CatalogStats
@@ -198,7 +203,16 @@ class SearchPage:
     results: list[PackageListItem]
     total: int
     page: int
-    num_pages: int
+    num_pages: int  # the pages a visitor can open: at most SEARCH_MAX_PAGES
+
+    @property
+    def shown(self) -> int:
+        """How many of the hits the pages reach."""
+        return min(self.total, SEARCH_MAX_PAGES * SEARCH_PER_PAGE)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.shown
 
 
 @dataclass(frozen=True)
@@ -221,6 +235,23 @@ class SimpleFile:
     yanked_reason: str | None
     size: int
     upload_time: datetime | None
+
+
+# The Simple index streams its names in chunks of this many.
+SIMPLE_INDEX_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class SimpleIndexStamp:
+    """Changes whenever the Simple index does: a new, removed or renamed project."""
+
+    count: int
+    newest: datetime | None
+
+    @property
+    def etag(self) -> str:
+        newest = self.newest.isoformat(timespec="milliseconds") if self.newest else "-"
+        return f"{self.count}:{newest}"
 
 
 @dataclass(frozen=True)

@@ -667,6 +667,11 @@ def sources_merge(
                         doc_id = c.doc_id if doc_id is None else doc_id
                     if doc_id is not None:
                         merged["_id"] = doc_id
+                if into == "packages":
+                    # Merged package documents are searched like migrated ones.
+                    from catalog.mapping import document_terms
+
+                    merged["terms"] = document_terms(merged)
                 before = {k: v for k, v in (current or {}).items() if k != PROVENANCE}
                 changed = sorted(
                     f for f in set(before) | set(merged) if before.get(f, _MISSING) != merged.get(f)
@@ -763,17 +768,9 @@ def _sorted_keys(groups: dict[tuple, Any]) -> list[tuple]:
 
 
 def _existing_documents(target, key: list[str], chunk: list[tuple]) -> dict[tuple, Document]:
-    """The target's documents for a chunk of keys.
-
-    Sorted string or integer keys are read as one range on the first key
-    field (an index range scan; documents in the range that no source has are
-    ignored): the embedded store evaluates ``$in`` per document against the
-    whole list, which made large merges quadratic.
-    """
+    """The target's documents for a chunk of keys (one query per chunk)."""
     first = [k[0] for k in chunk]
-    if all(isinstance(v, str) for v in first) or all(isinstance(v, int) for v in first):
-        query = {key[0]: {"$gte": min(first), "$lte": max(first)}}
-    elif len(key) == 1:
+    if len(key) == 1:
         query = {key[0]: {"$in": first}}
     else:
         query = {"$or": [dict(zip(key, k, strict=True)) for k in chunk]}

@@ -50,6 +50,7 @@ from audit.context import audit_context_snapshot
 from audit.mongo import audited_bulk_write
 from catalog import mapping
 from catalog.documents import (
+    COUNTERS_COLLECTION,
     PackageDocument,
     ReleaseDocument,
     UserDocument,
@@ -300,6 +301,12 @@ def mapping_db():
     return UserDocument._get_db()
 
 
+def counters_copy() -> None:
+    """Carry the relational row counters into MongoDB (the home page's counts)."""
+    doc = mapping.counters_document()
+    mapping_db()[COUNTERS_COLLECTION].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+
 def migration_state(collection: str) -> dict[str, Any] | None:
     """The stored state of the last run for one collection (None before the first run)."""
     return state_collection().find_one({"_id": collection})
@@ -519,8 +526,18 @@ def _changed_pks(
 def _stored_for(spec: CollectionSpec, pks: Sequence[int], ids: Iterable[Any]):
     """What MongoDB holds for these rows: by sql_id (renames, deletions) and by _id."""
     projection = {"sql_id": 1, mapping.CHECKSUM_FIELD: 1}
-    query = {"$or": [{"sql_id": {"$in": list(pks)}}, {"_id": {"$in": list(ids)}}]}
-    return {doc["_id"]: doc for doc in spec.collection.find(query, projection)}
+    # Two lookups, each along its own index (the local server scans the whole
+    # collection for an $or; a mongod would plan each branch on its index).
+    stored = {
+        doc["_id"]: doc
+        for doc in spec.collection.find({"sql_id": {"$in": list(pks)}}, projection)
+    }
+    ids = [key for key in ids if key not in stored]
+    if ids:
+        stored.update(
+            (doc["_id"], doc) for doc in spec.collection.find({"_id": {"$in": ids}}, projection)
+        )
+    return stored
 
 
 def _natural_keys(spec: CollectionSpec, pks: Sequence[int]) -> list[Any]:
@@ -555,7 +572,8 @@ def _prune_sweep(spec: CollectionSpec, ctx: _Context, report: CollectionReport) 
     """
     touched: set[str] = set()
     cursor = (
-        spec.collection.find({"sql_id": {"$ne": None}}, {"sql_id": 1, "package": 1})
+        # Every document that came from a row (sql_id > 0): a range of the sql_id index.
+        spec.collection.find({"sql_id": {"$gt": 0}}, {"sql_id": 1, "package": 1})
         .sort("sql_id", 1)
         .batch_size(ctx.batch_size)
     )
@@ -881,6 +899,8 @@ def catalog_migrate(
         )
         touched_packages |= touched
         reports.append(report)
+    if not dry_run:
+        counters_copy()
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,
@@ -924,6 +944,8 @@ def documents_sync(
             existing = _stored_for(spec, batch, _natural_keys(spec, batch))
             _apply_batch(spec, ctx, report, batch, existing)
         reports.append(report)
+    if reports:
+        counters_copy()
     return MigrationResult(
         collections=reports,
         dry_run=False,

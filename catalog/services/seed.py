@@ -25,6 +25,7 @@ from catalog.models import (
     Package,
     Release,
     ReleaseFile,
+    SearchTerm,
     User,
 )
 from catalog.rendering import description_html_render
@@ -404,7 +405,16 @@ def planner_statistics_refresh() -> None:
     """Refresh planner statistics after a bulk load (PostgreSQL plans blind without them)."""
     if connection.vendor != "postgresql":
         return
-    tables = [m._meta.db_table for m in (Package, Release, ReleaseFile, Maintainer, User)]
+    models = (
+        Package,
+        Release,
+        ReleaseFile,
+        Maintainer,
+        User,
+        SearchTerm,
+        Package.classifiers.through,
+    )
+    tables = [m._meta.db_table for m in models]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 

@@ -34,8 +34,18 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.models import (
+    Classifier,
+    License,
+    Maintainer,
+    Package,
+    Release,
+    ReleaseFile,
+    SearchTerm,
+    User,
+)
 from catalog.rendering import description_html_render
+from catalog.search import package_terms
 from catalog.services.seed import (
     AUDIENCES,
     BASE_DATE,
@@ -272,6 +282,7 @@ class _Writers:
                 "created",
             ],
         )
+        self.search_terms = TableWriter(SearchTerm, ["term", "package_id"])
         self.classifier_links = TableWriter(
             Package.classifiers.through, ["package_id", "classifier_id"]
         )
@@ -380,6 +391,7 @@ def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **contex
         _release_rows(rng, indexes, packages, links, roles, files, **context)
     )
     writers.packages.write(packages)
+    writers.search_terms.write(_search_term_rows(writers.packages, packages))
     writers.classifier_links.write(links)
     writers.maintainers.write(roles)
     writers.files.write(files)
@@ -389,6 +401,18 @@ def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **contex
         "files": len(files),
         "maintainers": len(roles),
     }
+
+
+def _search_term_rows(writer: TableWriter, packages: list[tuple]) -> Iterator[tuple]:
+    """The search terms of package rows written by ``writer``."""
+    at = {field.attname: index for index, field in enumerate(writer.fields)}
+    columns = [at[name] for name in ("id", "name", "display_name", "summary", "keywords")]
+    for row in packages:
+        package_id, name, display, summary, keywords = (row[i] for i in columns)
+        for term in package_terms(
+            name=name, display_name=display, summary=summary, keywords=keywords
+        ):
+            yield term, package_id
 
 
 def _release_rows(

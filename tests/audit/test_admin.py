@@ -207,3 +207,30 @@ def test_the_audit_entry_detail_shows_changes_as_a_table(staff_client, package):
     assert '<th scope="row">description</th>' in page
     assert ("word " * 400).strip() in page  # whole, wrapped by CSS, not cut
     assert "audit/history.css" in page
+
+
+def test_audit_entries_filter_by_model_without_reading_them_all(staff_client, package, releases):
+    page = staff_client.get("/admin/audit/auditentry/?model=catalog.release").content.decode()
+
+    assert "catalog.release" in page
+    assert page.count('<td class="field-model">catalog.package</td>') == 0
+    assert page.count('<td class="field-model">catalog.release</td>') == 3
+
+
+def test_a_restore_names_a_parent_deleted_since_and_restores_nothing(staff_client):
+    from catalog.models import License, Release
+
+    mit = License.objects.create(name="MIT")
+    package = Package.objects.create(display_name="Licensed", license=mit)
+    Release.objects.create(package=package, version="1.0")
+    license_pk = mit.pk
+    package.delete()
+    mit.delete()
+    [deleted] = sql_entries(model="catalog.package", operation="delete")
+
+    page = staff_client.post(
+        f"/admin/catalog/package/deleted/{deleted.pk}/restore/", follow=True
+    ).content.decode()
+
+    assert f"its license #{license_pk} no longer exists (restore that license first)" in page
+    assert not Package.objects.exists() and not Release.objects.exists()

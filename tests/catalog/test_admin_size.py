@@ -176,3 +176,25 @@ def test_a_large_unfiltered_changelist_shows_the_estimated_count(staff_client):
     assert re.search(r"about 10[45]\d\d releases", html)
     filtered = staff_client.get(f"{admin_url(Release)}?q=big-pkg").content.decode()
     assert "more than 10000 releases" in filtered
+
+
+def test_release_search_and_autocomplete_take_a_name_then_a_version(staff_client):
+    big_package(150)
+    big_package(3, name="Big.Other")
+
+    listing = staff_client.get(admin_url(Release), {"q": "Big_Pkg 1.4"}).content.decode()
+    assert "1.49.0" in listing and "0.1.0" not in listing and "Big.Other" not in listing
+    response = staff_client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "catalog",
+            "model_name": "releasefile",
+            "field_name": "release",
+            "term": "big-other",
+        },
+    )
+    assert sorted(r["text"] for r in response.json()["results"]) == [
+        "Big.Other 0.0.0",
+        "Big.Other 0.1.0",
+        "Big.Other 0.2.0",
+    ]

@@ -58,6 +58,7 @@ def test_shared_pages_survive_bad_rows(client, broken_rows, read_backend):
     for url in SHARED_PAGES:
         response = client.get(url)
         assert response.status_code == 200, url
+        assert response.getvalue(), url  # a streamed body is read to its end
         if url.endswith(".xml"):
             minidom.parseString(response.content)  # noqa: S318 - well-formed XML 1.0
 

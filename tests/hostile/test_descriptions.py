@@ -17,7 +17,7 @@ import readme_renderer.rst
 from django.test import override_settings
 
 from catalog import rendering
-from catalog.models import Package
+from catalog.models import Package, Release
 from catalog.rendering import DESCRIPTION_MAX_LENGTH, description_html_render
 from tests.hostile.conftest import BASE_TIME, make_release
 from tests.web.conftest import fill_mongo
@@ -153,3 +153,36 @@ def test_no_page_takes_a_second_with_the_largest_descriptions(client, catalog, c
         with override_settings(CATALOG_READ_BACKEND="mongo", CATALOG_PAGE_CACHE=False):
             mongo = client.get(f"/project/{name}/").content
         assert sql == mongo, name
+
+
+@pytest.mark.slow
+def test_no_page_takes_a_second_with_thousands_of_releases(client, catalog, capsys):
+    """PyPI has projects with more than 5,000 releases: the history prints them all."""
+    package = Package.objects.create(display_name="many-releases", created=BASE_TIME)
+    releases = [Release(package=package, version=f"1.{i}", created=BASE_TIME) for i in range(5000)]
+    for release in releases:
+        release.compute_version_fields()
+    Release.objects.bulk_create(releases)
+    fill_mongo()
+    slowest = (0.0, "")
+    with override_settings(CATALOG_PAGE_CACHE=False):
+        for backend in ("sql", "mongo"):
+            with override_settings(CATALOG_READ_BACKEND=backend):
+                for url in (
+                    "/project/many-releases/",
+                    "/project/many-releases/1.17/",
+                    "/pypi/many-releases/json",
+                    "/simple/many-releases/",
+                ):
+                    times = []
+                    for _ in range(3):  # each a cold render; the best of three drops load noise
+                        started = time.perf_counter()
+                        response = client.get(url)
+                        times.append(time.perf_counter() - started)
+                        assert response.status_code == 200, url
+                    slowest = max(slowest, (min(times), f"{backend} {url}"))
+    page = client.get("/project/many-releases/").content.decode()
+    assert page.count('<li class="release') == 5000
+    with capsys.disabled():
+        print(f"\n5,000 releases: slowest page {slowest[0] * 1000:.0f} ms ({slowest[1]})")
+    assert slowest[0] < 1.0, slowest

@@ -95,7 +95,7 @@ def test_pages_render_no_script_link(client, hostile_links, read_backend):
     for url in pages:
         response = client.get(url)
         assert response.status_code == 200, url
-        html = response.content.decode()
+        html = response.getvalue().decode()
         assert unsafe_links(html) == [], url
     sidebar = client.get("/project/evil-links/").content.decode()
     # The data is still shown, as text.
@@ -106,7 +106,7 @@ def test_pages_render_no_script_link(client, hostile_links, read_backend):
 
 
 def test_the_simple_index_link_of_a_name_like_a_url_stays_on_the_site(client, hostile_links):
-    html = client.get("/simple/").content.decode()
+    html = client.get("/simple/").getvalue().decode()
     canonical = hostile_links["named"].name
     assert canonical == SCRIPT_NAME.lower()
     link = re.search(r'<a href="([^"]+)">' + re.escape(canonical) + "</a>", html).group(1)

@@ -180,11 +180,13 @@ def test_canonical_name_normalization_matches_spellings_and_keeps_the_normalized
     assert code == 0, err
     (doc,) = db.packages.find()
     assert doc["_id"] == "pkg-30"
+    terms = doc.pop("terms")  # a package document gets its search terms
     assert content(doc) == {
         "summary": "from a",
         "home_page": "https://b.example",
         "author": "from c",
     }
+    assert "=pkg-30" in terms
     report = json.loads(out)
     assert report["totals"]["inserted"] == 1
     assert {name: c["matched"] for name, c in report["sources"].items()} == {
@@ -409,3 +411,21 @@ def test_merged_writes_are_in_the_audit_trail_as_the_command(merge, jsonl, db):
 
     run_policy(merge, jsonl, "merge", [MATCH_A], [MATCH_B])  # idempotent: nothing recorded
     assert len(mongo_entries(model="merged")) == 1
+
+
+def test_documents_merged_into_packages_get_search_terms(merge, jsonl, db, client, settings):
+    settings.CATALOG_READ_BACKEND = "mongo"
+    settings.CATALOG_PAGE_CACHE = False
+    doc = {"_id": "merged-parser", "display_name": "Merged_Parser", "summary": "Reads TOML files"}
+    other = {"_id": "other", "display_name": "other"}
+    code, _, err = merge(
+        f"--source=a=file:{jsonl('a.jsonl', doc)}",
+        f"--source=b=file:{jsonl('b.jsonl', other)}",
+        "--into=packages",
+        "--policy=replace",
+    )
+    assert code == 0, err
+    stored = db.packages.find_one({"_id": "merged-parser"})
+    assert {"=merged-parser", "n:parser", "s:toml"} <= set(stored["terms"])
+    page = client.get("/search/", {"q": "toml"}).content.decode()
+    assert 'class="package-snippet__name">Merged_Parser<' in page

@@ -182,7 +182,7 @@ def test_verify_writes_nothing(catalog):
     text, ok = verify_output()
 
     assert not ok
-    assert "packages 'demo-pkg-0': differs in summary, checksum" in text
+    assert "packages 'demo-pkg-0': differs in summary, terms, checksum" in text
     assert snapshot() == before
 
 

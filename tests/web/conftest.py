@@ -9,6 +9,7 @@ import pytest
 from catalog import mapping
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.services.migrate import counters_copy
 
 BASE_TIME = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -46,6 +47,7 @@ def fill_mongo() -> None:
         docs = build(list(pks))
         if docs:
             collection.insert_many(docs)
+    counters_copy()
 
 
 def make_release(package: Package, version: str, *, days: int, files: int = 2, **fields) -> Release:

@@ -78,13 +78,54 @@ def test_json_api_redirects_and_not_found(client, backend):
 def test_simple_index_html_and_json(client, backend):
     response = client.get("/simple/")
     assert response["Content-Type"] == "text/html; charset=utf-8"
-    assert '<a href="demo-pkg/">demo-pkg</a>' in response.content.decode()
+    assert response.streaming  # read in chunks, never held whole
+    assert '<a href="demo-pkg/">demo-pkg</a>' in response.getvalue().decode()
     response = client.get("/simple/", HTTP_ACCEPT=PIP_ACCEPT)
     assert response["Content-Type"] == SIMPLE_JSON
     assert "Accept" in response["Vary"]
-    body = json.loads(response.content)
+    body = json.loads(response.getvalue())
     assert body["meta"]["api-version"] == "1.1"
     assert [p["name"] for p in body["projects"]] == ["demo", "demo-pkg", "other"]
+
+
+def test_simple_index_answers_304_until_the_list_of_projects_changes(client, backend):
+    first = client.get("/simple/")
+    etag = first["ETag"]
+    assert first.getvalue().decode().count("<a href=") == 3
+    unchanged = client.get("/simple/", HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    # Another media type is another representation: its own ETag.
+    assert client.get("/simple/", HTTP_ACCEPT=PIP_ACCEPT)["ETag"] != etag
+
+    Package.objects.create(display_name="Newcomer")
+    if backend == "mongo":
+        fill_mongo()
+    added = client.get("/simple/", HTTP_IF_NONE_MATCH=etag)
+    assert added.status_code == 200 and added["ETag"] != etag
+    assert '<a href="newcomer/">newcomer</a>' in added.getvalue().decode()
+
+    Package.objects.filter(name="newcomer").delete()
+    if backend == "mongo":
+        fill_mongo()
+    removed = client.get("/simple/", HTTP_IF_NONE_MATCH=added["ETag"])
+    assert removed.status_code == 200
+    assert "newcomer" not in removed.getvalue().decode()
+
+
+def test_simple_index_streams_every_name_past_one_chunk(client, backend, monkeypatch):
+    import catalog.views
+
+    Package.objects.bulk_create(
+        [Package(name=f"bulk-{i:05d}", display_name=f"bulk-{i:05d}") for i in range(12)]
+    )
+    if backend == "mongo":
+        fill_mongo()
+    monkeypatch.setattr(catalog.views, "SIMPLE_INDEX_CHUNK", 5)  # 15 names: three chunks
+    html = client.get("/simple/").getvalue().decode()
+    body = json.loads(client.get("/simple/", HTTP_ACCEPT=PIP_ACCEPT).getvalue())
+    names = [p["name"] for p in body["projects"]]
+    assert names == sorted(names) and len(names) == 15
+    assert html.count("<a href=") == 15 and html.endswith("</body>\n</html>\n")
 
 
 def test_simple_project_html(client, backend):

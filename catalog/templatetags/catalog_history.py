@@ -1,0 +1,76 @@
+"""The release history list of a package page, rendered in one pass.
+
+A package with 1,000 releases spent most of its cold page in the template
+loop of the history (a dozen variable lookups, two date formats and a URL
+filter per row, through Django's template engine). The markup is fixed and
+only the row values change, so the rows are formatted here with the same
+escaping (``html.escape``, which Django's own ``escape`` applies to plain
+strings), URL quoting (the ``urlencode`` filter's)
+and date formats ("Y-m-d", "M j, Y" in the current time zone) as the template
+had: the page is byte for byte what the loop rendered, at a fraction of the
+cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+from html import escape
+from urllib.parse import quote
+
+from django import template
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.safestring import SafeString, mark_safe
+
+from catalog.selectors.types import ReleaseRow
+
+register = template.Library()
+
+
+def _dates(moment: datetime, months: list[str], zone: tzinfo) -> tuple[str, str]:
+    if moment.utcoffset() is not None:
+        moment = moment.astimezone(zone)
+    iso = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return iso, f"{months[moment.month]} {moment.day}, {moment.year:04d}"
+
+
+def _row(r: ReleaseRow, base: str, current: str | None, months: list[str], zone: tzinfo) -> str:
+    version = escape(r.version)
+    is_current = r.version == current
+    parts = [
+        '<li class="release release--current">' if is_current else '<li class="release">',
+        f'<a href="{escape(base + quote(r.version, safe=""))}/"',
+        ' aria-current="page">' if is_current else ">",
+        f'<span class="release__version">{version}</span>',
+    ]
+    if is_current:
+        parts.append(' <span class="badge badge--current">this version</span>')
+    if r.is_prerelease:
+        parts.append(' <span class="badge badge--pre">pre-release</span>')
+    if r.yanked:
+        parts.append(' <span class="badge badge--yanked">yanked</span>')
+    if r.created:
+        iso, shown = _dates(r.created, months, zone)
+        parts.append(f' <time datetime="{iso}">{shown}</time>')
+    else:
+        parts.append(' <span class="release__date">upload date unknown</span>')
+    parts.append("</a>")
+    if r.yanked and r.yanked_reason:
+        parts.append(f'<p class="release__reason">Yanked: {escape(r.yanked_reason)}</p>')
+    parts.append("</li>\n")
+    return "".join(parts)
+
+
+@register.simple_tag(name="release_history_items")
+def release_history_items(
+    releases: Iterable[ReleaseRow], package_url: str, current: str | None
+) -> SafeString:
+    """The ``<li>`` rows of the history, newest first, the shown release marked."""
+    months = [""] + [str(MONTHS_3[number]).title() for number in range(1, 13)]
+    zone = timezone.get_current_timezone()
+    rows = [_row(r, package_url, current, months, zone) for r in releases]
+    if not rows:
+        return mark_safe('<li class="empty">No releases yet.</li>\n')  # noqa: S308
+    # Every value above went through escape() or quote().
+    return mark_safe("".join(rows))  # noqa: S308

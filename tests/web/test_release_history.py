@@ -1,0 +1,50 @@
+"""The release history rows (a template tag) render exactly what the template loop did."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.template import Context, Template
+from django.test import override_settings
+
+from catalog.selectors.types import ReleaseRow
+
+# The loop the tag replaced, kept as the reference for its output.
+LOOP = (
+    '{% for r in releases %}<li class="release{% if r.version == current %} release--current'
+    '{% endif %}"><a href="{{ package_url }}{{ r.version|urlencode:\'\' }}/"'
+    '{% if r.version == current %} aria-current="page"{% endif %}><span class="release__version'
+    '">{{ r.version }}</span>{% if r.version == current %} <span class="badge badge--current">'
+    'this version</span>{% endif %}{% if r.is_prerelease %} <span class="badge badge--pre">'
+    'pre-release</span>{% endif %}{% if r.yanked %} <span class="badge badge--yanked">yanked'
+    "</span>{% endif %}{% if r.created %} <time datetime=\"{{ r.created|date:'Y-m-d' }}\">"
+    '{{ r.created|date:"M j, Y" }}</time>{% else %} <span class="release__date">upload date '
+    'unknown</span>{% endif %}</a>{% if r.yanked and r.yanked_reason %}<p class="release__reason'
+    '">Yanked: {{ r.yanked_reason }}</p>{% endif %}</li>\n{% empty %}<li class="empty">No '
+    "releases yet.</li>\n{% endfor %}"
+)
+TAG = "{% load catalog_history %}{% release_history_items releases package_url current %}"
+
+ROWS = [
+    ReleaseRow("2.0rc1", True, False, None, datetime(2024, 12, 31, 23, 59, tzinfo=UTC)),
+    ReleaseRow(
+        "1.0", False, True, "<script>alert(1)</script> & co", datetime(2009, 1, 5, tzinfo=UTC)
+    ),
+    ReleaseRow("0.9", False, True, None, None),
+    ReleaseRow('../../etc/<b>"x"', False, False, "", datetime(1999, 7, 4, 12, tzinfo=UTC)),
+    ReleaseRow("1.0+local.7", False, False, None, datetime(2020, 2, 29, 0, 30, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize("current", ["1.0", "2.0rc1", None, "not-there"])
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+def test_tag_output_equals_the_template_loop(current, zone):
+    context = {"releases": ROWS, "package_url": "/project/a&b/", "current": current}
+    with override_settings(TIME_ZONE=zone):
+        expected = Template(LOOP).render(Context(context))
+        assert Template(TAG).render(Context(context)) == expected
+    assert "&lt;script&gt;" in expected
+
+
+def test_no_releases():
+    context = {"releases": [], "package_url": "/project/x/", "current": None}
+    assert Template(TAG).render(Context(context)) == Template(LOOP).render(Context(context))
