@@ -43,10 +43,11 @@ START_COMMAND = "scripts/mongo start"
 
 
 def port(base_dir: Path = BASE_DIR) -> int:
-    """This checkout's port: PYINDEX_MONGO_PORT, else 45000-49999 from the checkout's path."""
+    """This checkout's port: PYINDEX_MONGO_PORT, else 28000-31999 from the checkout's path
+    (below the kernel's ephemeral ports, which a client socket may hold)."""
     if os.environ.get("PYINDEX_MONGO_PORT"):
         return int(os.environ["PYINDEX_MONGO_PORT"])
-    return 45000 + zlib.crc32(str(base_dir).encode()) % 5000
+    return 28000 + zlib.crc32(str(base_dir).encode()) % 4000
 
 
 def uri(base_dir: Path = BASE_DIR) -> str:

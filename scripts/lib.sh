@@ -79,7 +79,7 @@ ensure_chromium() {
 # databases. PYINDEX_PG_PORT overrides it.
 pg_port() {
     if [ -n "${PYINDEX_PG_PORT:-}" ]; then echo "$PYINDEX_PG_PORT"; return; fi
-    echo $((55000 + $(printf '%s' "$ROOT" | cksum | cut -d' ' -f1) % 5000))
+    echo $((22000 + $(printf '%s' "$ROOT" | cksum | cut -d' ' -f1) % 5000))
 }
 
 # Start this checkout's private PostgreSQL server for the tests (never as root:

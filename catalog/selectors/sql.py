@@ -170,6 +170,28 @@ def _list_items(queryset) -> list[PackageListItem]:
     ]
 
 
+def _packages_newest(field: str, limit: int) -> list[PackageListItem]:
+    """The newest packages by ``field``, then name, as list items.
+
+    The order is found on the bare rows (a bulk load can leave thousands with
+    one timestamp, all of which the ordering then reads), and only the chosen
+    rows get their list columns, whose default-version subquery would
+    otherwise run for every row read.
+    """
+    chosen = _newest_first(Package.objects.all(), field, "name", limit).values("pk")
+    items = _list_items(Package.objects.filter(pk__in=chosen))
+    items.sort(key=lambda item: item.name)
+    items.sort(key=lambda item: _ms_key(getattr(item, field)), reverse=True)
+    return items
+
+
+def _ms_key(moment):
+    # The millisecond ordering of _newest, in Python (None last when reversed).
+    if moment is None:
+        return (0, None)
+    return (1, moment.replace(microsecond=moment.microsecond // 1000 * 1000))
+
+
 def _list_items_by_pk(pks: list[int]) -> dict[int, PackageListItem]:
     rows = (
         Package.objects.filter(pk__in=pks)
@@ -200,9 +222,7 @@ def catalog_home_get() -> HomePage:
     return HomePage(
         stats=stats,
         newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
-        updated_packages=_list_items(
-            _newest_first(Package.objects.all(), "updated", "name", HOME_LIST_LENGTH)
-        ),
+        updated_packages=_packages_newest("updated", HOME_LIST_LENGTH),
     )
 
 
@@ -612,7 +632,7 @@ def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    return _list_items(_newest_first(Package.objects.all(), "created", "name", limit))
+    return _packages_newest("created", limit)
 
 
 def package_releases_list(

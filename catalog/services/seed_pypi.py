@@ -314,6 +314,7 @@ class _Writers:
                 "author_email",
                 "license_id",
                 "created",
+                "updated",
             ],
         )
         self.search_terms = TableWriter(SearchTerm, ["term", "package_id"])
@@ -504,6 +505,7 @@ def _release_rows(
                 f"owner{owner}@example.org",
                 licenses[license_index].pk,
                 created,
+                created,  # updated: its newest release, set below
             )
         )
         chosen = {rng.choice(STATUS), LICENSES[license_index][2]}
@@ -525,6 +527,9 @@ def _release_rows(
             sort_key, prerelease = _version_fields(version)
             yanked = rng.random() < 0.01
             requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
+            # Old releases of long histories often have no files left.
+            old = position < len(history) * 0.2
+            file_count = 0 if old and rng.random() < 0.5 else 1 + (rng.random() < 0.6)
             yield (
                 release_id,
                 package_id,
@@ -535,11 +540,9 @@ def _release_rows(
                 "Broken build" if yanked else "",
                 requires,
                 summary,
-                moment,
+                # The first upload of its files: unknown for a release without any.
+                moment if file_count else None,
             )
-            # Old releases of long histories often have no files left.
-            old = position < len(history) * 0.2
-            file_count = 0 if old and rng.random() < 0.5 else 1 + (rng.random() < 0.6)
             for kind in range(file_count):
                 suffix = ".tar.gz" if kind == 0 else "-py3-none-any.whl"
                 filename = f"{module}-{version}{suffix}"
@@ -558,3 +561,5 @@ def _release_rows(
                         moment,
                     )
                 )
+        # A package was last changed by its newest release (distinct times, as on PyPI).
+        packages[-1] = (*packages[-1][:-1], moment)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from catalog.models import Maintainer, Package, Release, ReleaseFile
 from catalog.services.seed import CatalogNotEmpty
@@ -37,7 +37,20 @@ def test_catalog_has_pypi_shape():
     assert any(parse_version(v).is_legacy for v in versions)
     assert Release.objects.filter(is_prerelease=True).exists()
     assert Release.objects.filter(yanked=True).exists()
+    # A release without files has no known upload time; the others do.
     assert Release.objects.filter(files__isnull=True).exists()
+    assert not Release.objects.filter(files__isnull=True, created__isnull=False).exists()
+    assert not Release.objects.filter(files__isnull=False, created__isnull=True).exists()
+    # Packages were last changed by their newest release, each at its own time.
+    newest = dict(
+        Release.objects.values("package__name")
+        .annotate(m=Max("created"))
+        .values_list("package__name", "m")
+    )
+    updated = dict(Package.objects.values_list("name", "updated"))
+    dated = {n: m for n, m in newest.items() if m}
+    assert all(updated[n] == m for n, m in dated.items()) and len(dated) > 0.7 * len(updated)
+    assert len(set(updated.values())) > 0.8 * len(updated)  # some reach the end date
     assert Maintainer.objects.filter(role="owner").count() == 1500
     for release in Release.objects.order_by("?")[:300]:
         assert release.sort_key == parse_version(release.version).sort_key
@@ -114,7 +127,9 @@ def test_command_on_sqlite(tmp_path):
     assert seeded.stdout.startswith("Seeded 300 packages")
     with sqlite3.connect(database) as db:
         assert db.execute("select count(*) from catalog_package").fetchone() == (300,)
-        (created,) = db.execute("select created from catalog_release limit 1").fetchone()
+        (created,) = db.execute(
+            "select created from catalog_release where created is not null limit 1"
+        ).fetchone()
         assert created.startswith(("20", "19"))  # Django's SQLite datetime text
         (urls,) = db.execute("select project_urls from catalog_package limit 1").fetchone()
         assert json.loads(urls)["Source"].startswith("https://")
