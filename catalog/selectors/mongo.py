@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalog import search
@@ -182,10 +183,13 @@ def catalog_home_get() -> HomePage:
         newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
         updated_packages=[
             _list_item(d)
-            for d in _packages()
-            .find({}, LIST_PROJECTION)
-            .sort([("updated", -1), ("_id", 1)])
-            .limit(HOME_LIST_LENGTH)
+            for d in _newest_docs(
+                _packages(),
+                "updated",
+                [("updated", -1), ("_id", 1)],
+                LIST_PROJECTION,
+                HOME_LIST_LENGTH,
+            )
         ],
     )
 
@@ -479,18 +483,47 @@ def simple_project_get(*, name: str) -> SimpleProject:
     )
 
 
+# Widening time windows for the newest lists: each a range read on an index.
+NEWEST_WINDOWS = (timedelta(days=1), timedelta(days=30), timedelta(days=365), timedelta(days=3650))
+
+
+def _newest_docs(
+    collection, field: str, sort: list, projection: dict, limit: int
+) -> list[dict[str, Any]]:
+    """The ``limit`` newest documents by ``field`` (then ``sort``'s tie-break).
+
+    Looked for in widening windows back from now: once a window holds
+    ``limit`` documents, every document outside it is older than all of them,
+    so they are the newest. Each window is a range read on the field's index,
+    which every server serves from the index (a server that sorts a whole
+    collection in memory, as the local one does, would otherwise sort every
+    document for ten). Undated documents come last, from the unbounded read.
+    """
+    now = datetime.now(UTC)
+    for window in NEWEST_WINDOWS:
+        docs = list(
+            collection.find({field: {"$gte": now - window}}, projection).sort(sort).limit(limit)
+        )
+        if len(docs) >= limit:
+            return docs
+    return list(collection.find({}, projection).sort(sort).limit(limit))
+
+
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    docs = list(
-        _releases()
-        .find({}, {"package": 1, "version": 1, "created": 1})
-        .sort([("created", -1), ("sql_id", -1)])
-        .limit(limit)
+    docs = _newest_docs(
+        _releases(),
+        "created",
+        [("created", -1), ("sql_id", -1)],
+        {"package": 1, "version": 1, "created": 1},
+        limit,
     )
     return _release_items(docs)
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    docs = _packages().find({}, LIST_PROJECTION).sort([("created", -1), ("_id", 1)]).limit(limit)
+    docs = _newest_docs(
+        _packages(), "created", [("created", -1), ("_id", 1)], LIST_PROJECTION, limit
+    )
     return [_list_item(d) for d in docs]
 
 
