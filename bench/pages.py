@@ -310,11 +310,14 @@ def _ms(value: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk_run(wrk: str, url: str, *, seconds: int, connections: int) -> tuple[float, float, float]:
+def wrk_run(
+    wrk: str, url: str, *, seconds: int, connections: int, settle: bool = True
+) -> tuple[float, float, float]:
     """(requests per second, p50 ms, p99 ms) for ``url``."""
     # A warm-up so the first requests (template loading, cold caches) do not count;
     # long timeouts for a cold page on a loaded machine.
-    for _ in range(60):
+    # Cold (page cache off) there is no cache to fill: one round warms the rest.
+    for _ in range(60 if settle else 1):
         warm = subprocess.run(
             [wrk, "-t1", "-c4", "-d2s", "--timeout", "60s", "--latency", url],
             check=True,
@@ -372,7 +375,17 @@ def pages_bench(
         targets = WARM_TARGETS if mode == "warm" else COLD_TARGETS
         try:
             results = [
-                (page, path, *wrk_run(wrk, base + path, seconds=seconds, connections=connections))
+                (
+                    page,
+                    path,
+                    *wrk_run(
+                        wrk,
+                        base + path,
+                        seconds=seconds,
+                        connections=connections,
+                        settle=mode == "warm",
+                    ),
+                )
                 for page, path in pages.items()
             ]
             # The machine is shared and noisy: measure the ceiling again at the end
