@@ -25,6 +25,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.mapping import FILE_FIELDS
 from catalog.models import (
     KEYWORDS_MAX_LENGTH,
     PEOPLE_MAX_LENGTH,
@@ -140,23 +141,8 @@ INFO_TEXT_FIELDS = {
 INFO_URL_FIELDS = ("home_page", "docs_url", "download_url", "bugtrack_url")
 # info fields that are lists of strings or null.
 INFO_LIST_FIELDS = ("license_files", "requires_dist", "provides_extra", "dynamic")
-FILE_COLUMNS_WRITTEN = (
-    "release_id",
-    "url",
-    "size",
-    "packagetype",
-    "python_version",
-    "requires_python",
-    "sha256",
-    "md5",
-    "blake2b_256",
-    "upload_time",
-    "upload_time_iso_8601",
-    "has_sig",
-    "comment_text",
-    "yanked",
-    "yanked_reason",
-)
+# Every file field but the natural key, and the release it belongs to.
+FILE_COLUMNS_WRITTEN = ("release_id", *(f for f in FILE_FIELDS if f != "filename"))
 RELEASE_COLUMNS_WRITTEN = (
     "sort_key",
     "is_prerelease",

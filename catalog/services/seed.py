@@ -355,35 +355,40 @@ def catalog_seed(
         return _catalog_seed(packages=packages, seed=seed, batch_size=batch_size, if_empty=if_empty)
 
 
+def catalog_empty_check(*, if_empty: bool) -> SeedResult | None:
+    """None when the catalog is empty; else a skipped result (``if_empty``) or CatalogNotEmpty."""
+    if not Package.objects.exists():
+        return None
+    if if_empty:
+        return SeedResult(skipped=True, packages=Package.objects.count())
+    raise CatalogNotEmpty("The catalog already has packages; seed an empty database.")
+
+
+def vocabulary_ensure() -> tuple[list[License], dict[str, Classifier]]:
+    """The licenses and trove classifiers seeded packages draw from, created when missing."""
+    licenses = [
+        License.objects.get_or_create(name=name, defaults={"spdx_id": spdx})[0]
+        for name, spdx, _ in LICENSES
+    ]
+    pool = sorted(
+        set(STATUS + PYTHONS + TOPICS + FRAMEWORKS + AUDIENCES + OTHER)
+        | {classifier for *_, classifier in LICENSES}
+    )
+    existing = set(Classifier.objects.filter(name__in=pool).values_list("name", flat=True))
+    Classifier.objects.bulk_create([Classifier(name=n) for n in pool if n not in existing])
+    return licenses, {c.name: c for c in Classifier.objects.filter(name__in=pool)}
+
+
 def _catalog_seed(*, packages: int, seed: int, batch_size: int, if_empty: bool) -> SeedResult:
     started = time.perf_counter()
-    if Package.objects.exists():
-        if if_empty:
-            return SeedResult(skipped=True, packages=Package.objects.count())
-        raise CatalogNotEmpty("The catalog already has packages; seed an empty database.")
+    skipped = catalog_empty_check(if_empty=if_empty)
+    if skipped is not None:
+        return skipped
     rng = random.Random(seed)
     result = SeedResult()
     with transaction.atomic():
-        licenses = [
-            License.objects.get_or_create(name=name, defaults={"spdx_id": spdx})[0]
-            for name, spdx, _ in LICENSES
-        ]
-        result.licenses = len(licenses)
-        pool = sorted(
-            set(
-                STATUS
-                + PYTHONS
-                + TOPICS
-                + FRAMEWORKS
-                + AUDIENCES
-                + OTHER
-                + [c for *_, c in LICENSES]
-            )
-        )
-        existing = set(Classifier.objects.filter(name__in=pool).values_list("name", flat=True))
-        Classifier.objects.bulk_create([Classifier(name=n) for n in pool if n not in existing])
-        classifiers = {c.name: c for c in Classifier.objects.filter(name__in=pool)}
-        result.classifiers = len(classifiers)
+        licenses, classifiers = vocabulary_ensure()
+        result.licenses, result.classifiers = len(licenses), len(classifiers)
 
         users = _seed_users(rng, max(3, packages // 3), seed, batch_size)
         result.users = len(users)

@@ -36,7 +36,6 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from catalog.models import (
-    Classifier,
     License,
     Maintainer,
     Package,
@@ -48,17 +47,14 @@ from catalog.models import (
 from catalog.rendering import description_html_render
 from catalog.search import package_terms
 from catalog.services.seed import (
-    AUDIENCES,
     BASE_DATE,
     DESCRIPTION_MD,
     END_DATE,
     FEATURES,
     FIRST,
-    FRAMEWORKS,
     LAST,
     LICENSE_WEIGHTS,
     LICENSES,
-    OTHER,
     PYTHONS,
     STATUS,
     TOPICS,
@@ -66,10 +62,11 @@ from catalog.services.seed import (
     WORDS_A,
     WORDS_B,
     WORDS_C,
-    CatalogNotEmpty,
     SeedResult,
+    catalog_empty_check,
     planner_statistics_refresh,
     version_history,
+    vocabulary_ensure,
 )
 from catalog.versions import canonicalize_name, parse_version
 
@@ -359,24 +356,14 @@ def catalog_seed_pypi(
 ) -> SeedResult:
     """Build a PyPI-shaped catalog of ``projects`` projects; refuse a non-empty catalog."""
     started = time.perf_counter()
-    if Package.objects.exists():
-        if if_empty:
-            return SeedResult(skipped=True, packages=Package.objects.count())
-        raise CatalogNotEmpty("The catalog already has packages; seed an empty database.")
+    skipped = catalog_empty_check(if_empty=if_empty)
+    if skipped is not None:
+        return skipped
     rng = random.Random(seed)
     result = SeedResult()
     with transaction.atomic():
-        licenses = [
-            License.objects.get_or_create(name=name, defaults={"spdx_id": spdx})[0]
-            for name, spdx, _ in LICENSES
-        ]
-        pool = sorted(
-            set(STATUS + PYTHONS + TOPICS + FRAMEWORKS + AUDIENCES + OTHER)
-            | {classifier for *_, classifier in LICENSES}
-        )
-        known = set(Classifier.objects.filter(name__in=pool).values_list("name", flat=True))
-        Classifier.objects.bulk_create([Classifier(name=n) for n in pool if n not in known])
-        classifier_ids = dict(Classifier.objects.filter(name__in=pool).values_list("name", "pk"))
+        licenses, classifiers = vocabulary_ensure()
+        classifier_ids = {name: classifier.pk for name, classifier in classifiers.items()}
         result.licenses, result.classifiers = len(licenses), len(classifier_ids)
         writers = _Writers()
         ids = _next_ids(User, Package, Release)
