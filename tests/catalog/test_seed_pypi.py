@@ -133,3 +133,40 @@ def test_command_on_sqlite(tmp_path):
         assert created.startswith(("20", "19"))  # Django's SQLite datetime text
         (urls,) = db.execute("select project_urls from catalog_package limit 1").fetchone()
         assert json.loads(urls)["Source"].startswith("https://")
+
+
+def _schema(cursor) -> set[tuple]:
+    tables = [m._meta.db_table for m in (Package, Release, ReleaseFile, Maintainer)]
+    tables += ["catalog_searchterm", Package.classifiers.through._meta.db_table]
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = ANY(%s::regclass[])",
+        [tables],
+    )
+    constraints = set(cursor.fetchall())
+    cursor.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+        "WHERE indrelid = ANY(%s::regclass[])",
+        [tables],
+    )
+    return constraints | set(cursor.fetchall())
+
+
+def test_foreign_keys_and_indexes_built_after_the_load_are_the_ones_django_made():
+    from django.db import IntegrityError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the load drops and rebuilds them on PostgreSQL only")
+    with connection.cursor() as cursor:
+        before = _schema(cursor)
+        assert any("FOREIGN KEY" in str(row) for row in before)
+        catalog_seed_pypi(projects=50, seed=3)
+        assert _schema(cursor) == before
+    # The rebuilt foreign keys check again: a release of a missing package is refused.
+    with pytest.raises(IntegrityError), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "INSERT INTO catalog_release (package_id, version, sort_key, is_prerelease, "
+            "yanked, summary, comment, updated) "
+            "VALUES (987654321, '1.0', 'x', false, false, '', '', now())"
+        )
