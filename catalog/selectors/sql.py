@@ -163,7 +163,7 @@ def list_items(queryset) -> list[PackageListItem]:
     ]
 
 
-def _packagesnewest_order(field: str, limit: int) -> list[PackageListItem]:
+def _packages_newest(field: str, limit: int) -> list[PackageListItem]:
     """The newest packages by ``field``, then name, as list items.
 
     The order is found on the bare rows (a bulk load can leave thousands with
@@ -196,7 +196,7 @@ def catalog_home_get() -> HomePage:
     return HomePage(
         stats=stats,
         newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
-        updated_packages=_packagesnewest_order("updated", HOME_LIST_LENGTH),
+        updated_packages=_packages_newest("updated", HOME_LIST_LENGTH),
     )
 
 
@@ -402,7 +402,7 @@ def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    return _packagesnewest_order("created", limit)
+    return _packages_newest("created", limit)
 
 
 def package_releases_list(
