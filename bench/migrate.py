@@ -245,7 +245,7 @@ def mongo_clear() -> None:
 def catalog_clear() -> None:
     """Drop the catalog's collections and the migration's checkpoints (not the audit trail)."""
     from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
-    from catalog.services.migrate import state_collection
+    from catalog.services.migration.state import state_collection
 
     for document in (UserDocument, ReleaseDocument, PackageDocument):
         document._get_collection().drop()
@@ -606,7 +606,7 @@ def child_throughput(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
 
     from audit.context import audit_context, audit_disabled
-    from catalog.services.migrate import catalog_migrate
+    from catalog.services.migration.to_mongo import catalog_migrate
 
     catalog = catalog_counts()
     documents = catalog["users"] + catalog["releases"] + catalog["packages"]
@@ -675,7 +675,7 @@ def child_throughput(args: argparse.Namespace) -> dict[str, Any]:
 def child_memory(args: argparse.Namespace) -> dict[str, Any]:
     import tracemalloc
 
-    from catalog.services.migrate import catalog_migrate
+    from catalog.services.migration.to_mongo import catalog_migrate
 
     catalog = catalog_counts()
     options = {"batch_size": args.memory_batch_size, "workers": args.workers, "dry_run": True}

@@ -122,7 +122,7 @@ USER_FIELDS = (
 )
 
 
-def _ms(value: datetime | None) -> datetime | None:
+def milliseconds(value: datetime | None) -> datetime | None:
     """MongoDB stores milliseconds: truncate so a round trip compares equal."""
     if value is None:
         return None
@@ -130,7 +130,7 @@ def _ms(value: datetime | None) -> datetime | None:
 
 
 def _clean(value: Any) -> Any:
-    return _ms(value) if isinstance(value, datetime) else value
+    return milliseconds(value) if isinstance(value, datetime) else value
 
 
 # --- packages ----------------------------------------------------------------
@@ -142,7 +142,7 @@ def latest_summary(release: Release | None) -> Document | None:
     return {
         "version": release.version,
         "sort_key": release.sort_key,
-        "created": _ms(release.created),
+        "created": milliseconds(release.created),
         "requires_python": release.requires_python,
         "is_prerelease": release.is_prerelease,
         "yanked": release.yanked,
@@ -322,14 +322,15 @@ def counters_document() -> Document:
 # --- checksums ---------------------------------------------------------------
 
 
-def _json_default(value: Any) -> str:
+def json_default(value: Any) -> str:
+    """JSON for what a document holds besides JSON types: datetimes as UTC ISO to the ms."""
     if isinstance(value, datetime):
         if value.tzinfo is UTC and not value.microsecond % 1000:
             return value.isoformat()  # what the rows give, already in milliseconds
         # Naive values are UTC (MongoDB stores UTC); aware ones may come with any
         # tzinfo object (datetime.UTC, bson's utc), so normalize before printing.
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return _ms(value).isoformat()
+        return milliseconds(value).isoformat()
     return str(value)
 
 
@@ -344,7 +345,7 @@ def document_checksum(doc: Document) -> str:
     MongoDB has the checksum of the document built from its row.
     """
     content = {k: v for k, v in doc.items() if k != CHECKSUM_FIELD}
-    payload = json.dumps(content, sort_keys=True, default=_json_default, separators=(",", ":"))
+    payload = json.dumps(content, sort_keys=True, default=json_default, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -524,7 +525,7 @@ def _checked(
 def same_value(stored: Any, given: Any) -> bool:
     """Whether a row's value equals a document's, as MongoDB keeps it (datetimes to the ms)."""
     if isinstance(stored, datetime) and isinstance(given, datetime):
-        return _ms(stored) == _ms(given)
+        return milliseconds(stored) == milliseconds(given)
     return stored == given
 
 

@@ -1,56 +1,22 @@
-"""Bring MongoDB documents back into the relational catalog: the rollback path.
+"""Documents -> rows for the reverse migration (``from_mongo``): per collection, how a
+batch of documents is mapped, compared with the rows it maps to, and written.
 
-The inverse of ``catalog.services.migrate``, with the same report and
-guarantees, through the same mapping (the ``*_fields`` functions of
-``catalog.mapping``):
-
-- **Order.** Users, then packages (license, classifiers, maintainers), then
-  releases with their files, so the rows a document refers to exist when it is
-  written. A reference that does not resolve (a maintainer who is not a user, a
-  release whose package is missing) fails that document only.
-- **Batches.** Documents are read in ``_id`` order by range queries
-  (``{"_id": {"$gt": last}}`` sorted by ``_id``, limited to one batch; never
-  skip). A batch is mapped and validated before anything is written, compared
-  with the rows its documents map to by natural key (username, canonical name,
-  package and version, filename), and written in bulk in one transaction: new
-  rows created, changed rows updated, equal rows left alone, so a re-run on
-  unchanged data writes nothing. If the database refuses a batch, each document
-  is written again in its own savepoint and only the refused one fails.
-- **Keys.** A new row takes its document's ``sql_id`` as primary key when that
-  key is free, so references and the forward mapping stay stable (restoring
-  into a fresh database gives back the same keys); the PostgreSQL sequences are
-  reset after such inserts.
-- **Prune.** Then rows whose document is gone are deleted (the table is walked
-  in primary-key batches and MongoDB asked for their keys). An empty collection
-  is never taken to mean "delete every row": that is a wrong MONGODB_URI or
-  an empty server.
-- **Checkpoints.** After each batch the position is saved in MongoDB's
-  ``migration_state`` collection under ``from_mongo:<collection>`` (never in
-  the database being written); an interrupted run resumes there and ends as a
-  clean run would.
-- **No echo.** The live sync is suspended for the run: the documents are the
-  source, and writing them back would only rewrite them.
-
-Files, maintainers and classifier links are embedded in their parent's
-document, so a changed document replaces them, whatever ``prune`` says.
-Timestamps are restored as stored, ``updated`` included (although the models
-set it on save); MongoDB keeps milliseconds, so restored times have that
-precision.
+Each collection has a ``RowSpec``: ``map`` turns one document into model field
+values (through ``catalog.mapping``, validated, nothing written), ``plan``
+compares a batch of them with the stored rows by natural key (what to insert,
+update or leave), and ``write`` carries a plan out in bulk.
 """
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.db.models import Model
 from mongoengine import Document as MongoDocument
 
@@ -62,34 +28,16 @@ from catalog.documents import (
     release_document_id,
 )
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
-from catalog.services.migrate import (
-    BatchHook,
-    CollectionReport,
-    MigrationResult,
-    RowError,
-    _progress_bar,
-    collections_check,
-    state_collection,
-)
-from catalog.services.sync import live_sync_suspended
+from catalog.services.migration.state import BatchHook, RowError
 
-COLLECTIONS = ("users", "packages", "releases")
-STATE_PREFIX = "from_mongo:"
-DOCUMENTS, PRUNE = "documents", "prune"
-# What a refused write raises: the database's errors, and a value a field cannot convert.
-WRITE_ERRORS = (DatabaseError, ValidationError, ValueError, TypeError)
 Through = Package.classifiers.through
-
-
-def state_id(collection: str) -> str:
-    return STATE_PREFIX + collection
 
 
 # --- mapped documents and what to do with them ----------------------------------
 
 
 @dataclass
-class _Item:
+class MappedDocument:
     """A document mapped to model field values (validated, nothing written yet)."""
 
     key: str
@@ -100,14 +48,14 @@ class _Item:
 
 @dataclass
 class _Change:
-    item: _Item
+    item: MappedDocument
     pk: int | None  # the row's key (an update), or the free sql_id to insert with
     changed: list[str]  # model fields whose stored values differ from the document's
     extra: Any = None  # the collection's own plan for related rows
 
 
 @dataclass
-class _Plan:
+class BatchPlan:
     inserts: list[_Change] = field(default_factory=list)
     updates: list[_Change] = field(default_factory=list)
     unchanged: int = 0
@@ -118,7 +66,7 @@ class _Plan:
 
 
 @dataclass
-class _Run:
+class ReverseRun:
     collections: frozenset[str]
     dry_run: bool
     include_credentials: bool
@@ -141,12 +89,12 @@ def _free_ids(model: type[Model], wanted: Iterable[int | None]) -> set[int]:
     return ids - set(model._base_manager.filter(pk__in=ids).values_list("pk", flat=True))
 
 
-def _documents_exist(run: _Run, collection: str, keys: Iterable[str]) -> set[str]:
+def _documents_exist(run: ReverseRun, collection: str, keys: Iterable[str]) -> set[str]:
     """In a dry run, the keys whose rows this run would have created before needing them."""
     keys = list(keys)
     if not (run.dry_run and collection in run.collections and keys):
         return set()
-    stored = SPECS[collection].collection.find({"_id": {"$in": keys}}, {"_id": 1})
+    stored = ROW_SPECS[collection].collection.find({"_id": {"$in": keys}}, {"_id": 1})
     return {doc["_id"] for doc in stored}
 
 
@@ -193,20 +141,20 @@ def _update(model: type[Model], changes: Iterable[tuple[int, dict[str, Any], lis
         model.objects.bulk_update(objs, list(names))
 
 
-def _scalar_updates(plan: _Plan) -> list[tuple[int, dict[str, Any], list[str]]]:
+def _scalar_updates(plan: BatchPlan) -> list[tuple[int, dict[str, Any], list[str]]]:
     return [(c.pk, c.item.fields, c.changed) for c in plan.updates]
 
 
 # --- users -------------------------------------------------------------------------
 
 
-def _map_user(doc: mapping.Document, run: _Run) -> _Item:
+def _map_user(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
     fields = mapping.user_fields(doc, include_credentials=run.include_credentials)
-    return _Item(str(doc["_id"]), mapping.document_sql_id(doc), fields)
+    return MappedDocument(str(doc["_id"]), mapping.document_sql_id(doc), fields)
 
 
-def _plan_users(items: list[_Item], run: _Run) -> _Plan:
-    plan = _Plan()
+def _plan_users(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    plan = BatchPlan()
     columns = ["pk", "username", *mapping.USER_FIELDS, "password"]
     rows = {
         row["username"]: row
@@ -225,7 +173,7 @@ def _plan_users(items: list[_Item], run: _Run) -> _Plan:
     return plan
 
 
-def _write_users(plan: _Plan) -> None:
+def _write_users(plan: BatchPlan) -> None:
     users = []
     for change in plan.inserts:
         user = User(pk=change.pk, **change.item.fields)
@@ -263,15 +211,15 @@ def _mapped(doc: mapping.Document, *parts: Callable[[mapping.Document], Any]) ->
     return values
 
 
-def _map_package(doc: mapping.Document, run: _Run) -> _Item:
+def _map_package(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
     fields, relations, sql_id = _mapped(
         doc, mapping.package_fields, mapping.package_relations, mapping.document_sql_id
     )
-    return _Item(str(doc["_id"]), sql_id, fields, relations)
+    return MappedDocument(str(doc["_id"]), sql_id, fields, relations)
 
 
-def _plan_packages(items: list[_Item], run: _Run) -> _Plan:
-    plan = _Plan()
+def _plan_packages(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    plan = BatchPlan()
     columns = ["pk", "name", *mapping.PACKAGE_FIELDS, "license__name", "license__spdx_id"]
     rows = {
         row["name"]: row
@@ -360,7 +308,7 @@ def _classifiers(wanted: set[str]) -> dict[str, int]:
     return dict(Classifier.objects.filter(name__in=wanted).values_list("name", "pk"))
 
 
-def _write_packages(plan: _Plan) -> None:
+def _write_packages(plan: BatchPlan) -> None:
     changes = plan.inserts + plan.updates
     license_ids = _licenses(
         {
@@ -452,15 +400,15 @@ class _ReleasePlan:
         return bool(self.create or self.update or self.moves_out)
 
 
-def _map_release(doc: mapping.Document, run: _Run) -> _Item:
+def _map_release(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
     fields, files, sql_id = _mapped(
         doc, mapping.release_fields, mapping.release_files, mapping.document_sql_id
     )
-    return _Item(str(doc["_id"]), sql_id, fields, (doc["package"], files))
+    return MappedDocument(str(doc["_id"]), sql_id, fields, (doc["package"], files))
 
 
-def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
-    plan = _Plan()
+def _plan_releases(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    plan = BatchPlan()
     names = {item.extra[0] for item in items}
     package_ids = dict(Package.objects.filter(name__in=names).values_list("name", "pk"))
     pending = _documents_exist(run, "packages", names - package_ids.keys())
@@ -537,7 +485,7 @@ def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
     return plan
 
 
-def _write_releases(plan: _Plan) -> None:
+def _write_releases(plan: BatchPlan) -> None:
     releases = [
         Release(pk=c.pk, package_id=c.extra.package_id, **c.item.fields) for c in plan.inserts
     ]
@@ -569,13 +517,13 @@ def _write_releases(plan: _Plan) -> None:
 
 
 @dataclass(frozen=True)
-class _Spec:
+class RowSpec:
     name: str
     model: type[Model]
     document: type[MongoDocument]
-    map: Callable[[mapping.Document, _Run], _Item]
-    plan: Callable[[list[_Item], _Run], _Plan]
-    write: Callable[[_Plan], None]
+    map: Callable[[mapping.Document, ReverseRun], MappedDocument]
+    plan: Callable[[list[MappedDocument], ReverseRun], BatchPlan]
+    write: Callable[[BatchPlan], None]
     # Prune: the columns that make a row's document _id, and how.
     key_columns: tuple[str, ...]
     document_id: Callable[..., str]
@@ -585,10 +533,10 @@ class _Spec:
         return self.document._get_collection()
 
 
-SPECS: dict[str, _Spec] = {
+ROW_SPECS: dict[str, RowSpec] = {
     spec.name: spec
     for spec in (
-        _Spec(
+        RowSpec(
             "users",
             User,
             UserDocument,
@@ -598,7 +546,7 @@ SPECS: dict[str, _Spec] = {
             ("username",),
             str,
         ),
-        _Spec(
+        RowSpec(
             "packages",
             Package,
             PackageDocument,
@@ -608,7 +556,7 @@ SPECS: dict[str, _Spec] = {
             ("name",),
             str,
         ),
-        _Spec(
+        RowSpec(
             "releases",
             Release,
             ReleaseDocument,
@@ -620,211 +568,3 @@ SPECS: dict[str, _Spec] = {
         ),
     )
 }
-
-
-# --- one batch -----------------------------------------------------------------------
-
-
-def _map_batch(
-    spec: _Spec, docs: list[mapping.Document], run: _Run, report: CollectionReport
-) -> list[_Item]:
-    """Map every document; one that cannot be mapped is reported and left out."""
-    items = []
-    for doc in docs:
-        key = str(doc.get("_id"))
-        try:
-            items.append(spec.map(doc, run))
-        except mapping.DocumentInvalid as exc:
-            report.failed += 1
-            report.errors.extend(RowError(spec.name, key, f, r) for f, r in exc.problems)
-        except Exception as exc:  # noqa: BLE001 - one odd document must not stop the run
-            report.fail(key, "", f"cannot be mapped: {type(exc).__name__}: {exc}")
-    return items
-
-
-def _attempt(spec: _Spec, items: list[_Item], run: _Run) -> _Plan:
-    plan = spec.plan(items, run)
-    if not run.dry_run:
-        spec.write(plan)
-    return plan
-
-
-def _apply_batch(spec: _Spec, items: list[_Item], run: _Run, report: CollectionReport) -> None:
-    """Compare and write one batch in one transaction; isolate a document the database refuses."""
-    if not items:
-        return
-    plans: list[_Plan] = []
-    try:
-        with transaction.atomic():
-            plans.append(_attempt(spec, items, run))
-    except WRITE_ERRORS:
-        with transaction.atomic():
-            for item in items:
-                try:
-                    with transaction.atomic():  # a savepoint per document
-                        plans.append(_attempt(spec, [item], run))
-                except WRITE_ERRORS as exc:
-                    reason = " ".join(str(exc).split())
-                    report.fail(item.key, "", f"the database refused it: {reason}")
-    for plan in plans:
-        report.inserted += len(plan.inserts)
-        report.updated += len(plan.updates)
-        report.unchanged += plan.unchanged
-        report.failed += len(plan.failures)
-        for errors in plan.failures.values():
-            report.errors.extend(errors)
-
-
-def _checkpoint(spec: _Spec, run: _Run, position: dict[str, Any]) -> None:
-    if not run.dry_run:
-        state_collection().update_one({"_id": state_id(spec.name)}, {"$set": position})
-    run.batches += 1
-    if run.on_batch is not None:
-        run.on_batch(spec.name, run.batches)
-
-
-# --- phases ------------------------------------------------------------------------
-
-
-def _copy_documents(
-    spec: _Spec, run: _Run, report: CollectionReport, state: dict[str, Any]
-) -> None:
-    last = state.get("last_id")
-
-    def query() -> dict[str, Any]:
-        # _id are strings; a range on another type would never reach them.
-        return {"_id": {"$type": "string", **({"$gt": last} if last is not None else {})}}
-
-    total = spec.collection.count_documents(query()) if run.progress else 0
-    with _progress_bar(spec.name, total, run.progress) as bar:
-        while True:
-            docs = list(spec.collection.find(query()).sort("_id", 1).limit(run.batch_size))
-            if not docs:
-                break
-            report.read += len(docs)
-            _apply_batch(spec, _map_batch(spec, docs, run, report), run, report)
-            bar.update(len(docs))
-            last = docs[-1]["_id"]
-            _checkpoint(spec, run, {"last_id": last})
-            if len(docs) < run.batch_size:
-                break
-    for doc in spec.collection.find({"_id": {"$not": {"$type": "string"}}}, {"_id": 1}):
-        report.read += 1
-        report.fail(str(doc["_id"]), "_id", f"expected a string, got {type(doc['_id']).__name__}")
-
-
-def _prune(spec: _Spec, run: _Run, report: CollectionReport, state: dict[str, Any]) -> None:
-    """Delete rows whose document is gone, walking the table in primary-key batches."""
-    if spec.collection.find_one({}, {"_id": 1}) is None:
-        count = spec.model.objects.count()
-        if count:
-            report.fail(
-                "*",
-                "",
-                f"MongoDB holds no {spec.name} documents: refusing to delete all {count} rows "
-                "(is MONGODB_URI the right database? --no-prune keeps them)",
-            )
-        return
-    last = state.get("prune_position") or 0
-    while True:
-        rows = list(
-            spec.model.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", *spec.key_columns)[: run.batch_size]
-        )
-        if not rows:
-            break
-        keys = {row[0]: spec.document_id(*row[1:]) for row in rows}
-        stored = spec.collection.find({"_id": {"$in": list(keys.values())}}, {"_id": 1})
-        present = {doc["_id"] for doc in stored}
-        stale = [pk for pk, key in keys.items() if key not in present]
-        if stale and not run.dry_run:
-            with transaction.atomic():
-                spec.model.objects.filter(pk__in=stale).delete()
-        report.deleted += len(stale)
-        last = rows[-1][0]
-        _checkpoint(spec, run, {"phase": PRUNE, "prune_position": last})
-        if len(rows) < run.batch_size:
-            break
-
-
-def _run_collection(spec: _Spec, run: _Run, *, restart: bool) -> CollectionReport:
-    started = time.perf_counter()
-    previous = state_collection().find_one({"_id": state_id(spec.name)})
-    resumed = bool(previous and previous.get("status") == "running" and not restart)
-    if resumed:
-        state = previous
-    else:
-        state = {
-            "_id": state_id(spec.name),
-            "status": "running",
-            "phase": DOCUMENTS,
-            "started": datetime.now(UTC).isoformat(),
-            "last_id": None,
-            "prune_position": 0,
-        }
-        if not run.dry_run:
-            state_collection().replace_one({"_id": state["_id"]}, state, upsert=True)
-    report = CollectionReport(spec.name, mode="full", resumed=resumed)
-    if state.get("phase", DOCUMENTS) == DOCUMENTS:
-        _copy_documents(spec, run, report, state)
-    if run.prune:
-        _prune(spec, run, report, state)
-    if not run.dry_run:
-        state_collection().update_one(
-            {"_id": state["_id"]},
-            {
-                "$set": {"status": "done", "finished": datetime.now(UTC).isoformat()},
-                "$unset": {"last_id": "", "prune_position": "", "phase": ""},
-            },
-        )
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
-
-
-def catalog_migrate_from_mongo(
-    *,
-    collections: Sequence[str] = COLLECTIONS,
-    batch_size: int = 1000,
-    dry_run: bool = False,
-    include_credentials: bool = False,
-    prune: bool = True,
-    restart: bool = False,
-    progress: bool = False,
-    on_batch: BatchHook | None = None,
-) -> MigrationResult:
-    """Write MongoDB's documents back into the relational catalog (see the module docstring).
-
-    A run resumes an interrupted one unless ``restart``. ``prune`` (default on)
-    deletes rows whose document is gone. Password hashes are restored only with
-    ``include_credentials`` (and only from documents that have one); a user
-    created without one gets an unusable password. ``on_batch(collection, n)``
-    is called after each checkpointed batch.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    collections_check(collections, known=COLLECTIONS)
-    started = time.perf_counter()
-    run = _Run(
-        collections=frozenset(collections),
-        dry_run=dry_run,
-        include_credentials=include_credentials,
-        prune=prune,
-        batch_size=batch_size,
-        on_batch=on_batch,
-        progress=progress,
-    )
-    with live_sync_suspended():
-        reports = [
-            _run_collection(SPECS[name], run, restart=restart)
-            for name in COLLECTIONS
-            if name in collections
-        ]
-    return MigrationResult(
-        collections=reports,
-        dry_run=dry_run,
-        include_credentials=include_credentials,
-        workers=1,
-        seconds=round(time.perf_counter() - started, 3),
-        direction="from_mongo",
-    )
