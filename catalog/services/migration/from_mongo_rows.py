@@ -21,6 +21,7 @@ from django.db.models import Model
 from mongoengine import Document as MongoDocument
 
 from catalog import mapping
+from catalog.document_fields import FILE_FIELDS, PACKAGE_FIELDS, RELEASE_FIELDS, USER_FIELDS
 from catalog.documents import (
     PackageDocument,
     ReleaseDocument,
@@ -155,7 +156,7 @@ def _map_user(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
 
 def _plan_users(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
     plan = BatchPlan()
-    columns = ["pk", "username", *mapping.USER_FIELDS, "password"]
+    columns = ["pk", "username", *USER_FIELDS, "password"]
     rows = {
         row["username"]: row
         for row in User.objects.filter(username__in=[i.key for i in items]).values(*columns)
@@ -220,7 +221,7 @@ def _map_package(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
 
 def _plan_packages(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
     plan = BatchPlan()
-    columns = ["pk", "name", *mapping.PACKAGE_FIELDS, "license__name", "license__spdx_id"]
+    columns = ["pk", "name", *PACKAGE_FIELDS, "license__name", "license__spdx_id"]
     rows = {
         row["name"]: row
         for row in Package.objects.filter(name__in=[i.key for i in items]).values(*columns)
@@ -412,7 +413,7 @@ def _plan_releases(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
     names = {item.extra[0] for item in items}
     package_ids = dict(Package.objects.filter(name__in=names).values_list("name", "pk"))
     pending = _documents_exist(run, "packages", names - package_ids.keys())
-    columns = ["pk", "package_id", *mapping.RELEASE_FIELDS]
+    columns = ["pk", "package_id", *RELEASE_FIELDS]
     rows = {
         (row["package_id"], row["version"]): row
         for row in Release.objects.filter(
@@ -422,7 +423,7 @@ def _plan_releases(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
     }
     release_pks = [row["pk"] for row in rows.values()]
     filenames = {f["filename"] for item in items for f in item.extra[1]}
-    file_columns = ["pk", "release_id", *mapping.FILE_FIELDS]
+    file_columns = ["pk", "release_id", *FILE_FIELDS]
     stored_files = {
         row["filename"]: row
         for row in ReleaseFile.objects.filter(filename__in=filenames).values(*file_columns)
