@@ -41,20 +41,37 @@ precision.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.db.models import Model
+from mongoengine import Document as MongoDocument
 
 from catalog import mapping
+from catalog.documents import (
+    PackageDocument,
+    ReleaseDocument,
+    UserDocument,
+    release_document_id,
+)
+from catalog.models import Package, Release, User
 from catalog.services.migration.from_mongo_rows import (
-    ROW_SPECS,
     BatchPlan,
     MappedDocument,
     ReverseRun,
-    RowSpec,
+    package_map,
+    packages_plan,
+    packages_write,
+    release_map,
+    releases_plan,
+    releases_write,
+    user_map,
+    users_plan,
+    users_write,
 )
 from catalog.services.migration.specs import collections_check
 from catalog.services.migration.state import (
@@ -77,6 +94,65 @@ WRITE_ERRORS = (DatabaseError, ValidationError, ValueError, TypeError)
 def state_id(collection: str) -> str:
     """The ``migration_state`` document of a collection's reverse run."""
     return STATE_PREFIX + collection
+
+
+# --- collections -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """How one collection's documents become rows (``from_mongo_rows``), and its prune keys."""
+
+    name: str
+    model: type[Model]
+    document: type[MongoDocument]
+    map: Callable[[mapping.Document, ReverseRun], MappedDocument]
+    plan: Callable[[list[MappedDocument], ReverseRun], BatchPlan]
+    write: Callable[[BatchPlan], None]
+    # Prune: the columns that make a row's document _id, and how.
+    key_columns: tuple[str, ...]
+    document_id: Callable[..., str]
+
+    @property
+    def collection(self):
+        return self.document._get_collection()
+
+
+ROW_SPECS: dict[str, RowSpec] = {
+    spec.name: spec
+    for spec in (
+        RowSpec(
+            "users",
+            User,
+            UserDocument,
+            user_map,
+            users_plan,
+            users_write,
+            ("username",),
+            str,
+        ),
+        RowSpec(
+            "packages",
+            Package,
+            PackageDocument,
+            package_map,
+            packages_plan,
+            packages_write,
+            ("name",),
+            str,
+        ),
+        RowSpec(
+            "releases",
+            Release,
+            ReleaseDocument,
+            release_map,
+            releases_plan,
+            releases_write,
+            ("package__name", "version"),
+            release_document_id,
+        ),
+    )
+}
 
 
 # --- one batch -----------------------------------------------------------------------

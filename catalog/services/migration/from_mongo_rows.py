@@ -1,10 +1,11 @@
 """Documents -> rows for the reverse migration (``from_mongo``): per collection, how a
 batch of documents is mapped, compared with the rows it maps to, and written.
 
-Each collection has a ``RowSpec``: ``map`` turns one document into model field
-values (through ``catalog.mapping``, validated, nothing written), ``plan``
-compares a batch of them with the stored rows by natural key (what to insert,
-update or leave), and ``write`` carries a plan out in bulk.
+Each collection has three functions (``from_mongo.ROW_SPECS`` lists them):
+``*_map`` turns one document into model field values (through
+``catalog.mapping``, validated, nothing written), ``*_plan`` compares a batch
+of them with the stored rows by natural key (what to insert, update or leave),
+and ``*_write`` carries a plan out in bulk.
 """
 
 from __future__ import annotations
@@ -18,17 +19,11 @@ from typing import Any
 from django.core.management.color import no_style
 from django.db import connection
 from django.db.models import Model
-from mongoengine import Document as MongoDocument
 
 from catalog import mapping
 from catalog.document_fields import FILE_FIELDS, PACKAGE_FIELDS, RELEASE_FIELDS, USER_FIELDS
-from catalog.documents import (
-    PackageDocument,
-    ReleaseDocument,
-    UserDocument,
-    release_document_id,
-)
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.services.migration.specs import SPECS
 from catalog.services.migration.state import BatchHook, RowError
 
 Through = Package.classifiers.through
@@ -95,7 +90,7 @@ def _documents_exist(run: ReverseRun, collection: str, keys: Iterable[str]) -> s
     keys = list(keys)
     if not (run.dry_run and collection in run.collections and keys):
         return set()
-    stored = ROW_SPECS[collection].collection.find({"_id": {"$in": keys}}, {"_id": 1})
+    stored = SPECS[collection].collection.find({"_id": {"$in": keys}}, {"_id": 1})
     return {doc["_id"] for doc in stored}
 
 
@@ -149,12 +144,14 @@ def _scalar_updates(plan: BatchPlan) -> list[tuple[int, dict[str, Any], list[str
 # --- users -------------------------------------------------------------------------
 
 
-def _map_user(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+def user_map(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+    """A user document as field values (the hash only with credentials asked for)."""
     fields = mapping.user_fields(doc, include_credentials=run.include_credentials)
     return MappedDocument(str(doc["_id"]), mapping.document_sql_id(doc), fields)
 
 
-def _plan_users(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+def users_plan(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    """Users to insert, update or leave, by username."""
     plan = BatchPlan()
     columns = ["pk", "username", *USER_FIELDS, "password"]
     rows = {
@@ -174,7 +171,8 @@ def _plan_users(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
     return plan
 
 
-def _write_users(plan: BatchPlan) -> None:
+def users_write(plan: BatchPlan) -> None:
+    """Carry out a users plan; a new user without a hash gets an unusable password."""
     users = []
     for change in plan.inserts:
         user = User(pk=change.pk, **change.item.fields)
@@ -212,14 +210,16 @@ def _mapped(doc: mapping.Document, *parts: Callable[[mapping.Document], Any]) ->
     return values
 
 
-def _map_package(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+def package_map(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+    """A package document as field values and relations (license, classifiers, maintainers)."""
     fields, relations, sql_id = _mapped(
         doc, mapping.package_fields, mapping.package_relations, mapping.document_sql_id
     )
     return MappedDocument(str(doc["_id"]), sql_id, fields, relations)
 
 
-def _plan_packages(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+def packages_plan(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    """Packages to insert, update or leave, by name; relations compared too."""
     plan = BatchPlan()
     columns = ["pk", "name", *PACKAGE_FIELDS, "license__name", "license__spdx_id"]
     rows = {
@@ -309,7 +309,8 @@ def _classifiers(wanted: set[str]) -> dict[str, int]:
     return dict(Classifier.objects.filter(name__in=wanted).values_list("name", "pk"))
 
 
-def _write_packages(plan: BatchPlan) -> None:
+def packages_write(plan: BatchPlan) -> None:
+    """Carry out a packages plan: rows, license, classifier links and maintainers."""
     changes = plan.inserts + plan.updates
     license_ids = _licenses(
         {
@@ -401,14 +402,16 @@ class _ReleasePlan:
         return bool(self.create or self.update or self.moves_out)
 
 
-def _map_release(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+def release_map(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+    """A release document as field values, its package name and its files."""
     fields, files, sql_id = _mapped(
         doc, mapping.release_fields, mapping.release_files, mapping.document_sql_id
     )
     return MappedDocument(str(doc["_id"]), sql_id, fields, (doc["package"], files))
 
 
-def _plan_releases(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+def releases_plan(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    """Releases to insert, update or leave, by package and version; their files too."""
     plan = BatchPlan()
     names = {item.extra[0] for item in items}
     package_ids = dict(Package.objects.filter(name__in=names).values_list("name", "pk"))
@@ -444,37 +447,17 @@ def _plan_releases(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
                 f"{package!r} is not a package in the relational catalog",
             )
             continue
-        taken = [f["filename"] for f in files if f["filename"] in claimed]
-        for filename in taken:
-            plan.fail(
-                "releases",
-                item.key,
-                "files.filename",
-                f"{filename!r} is also a file of {claimed[filename]!r}",
-            )
-        if taken:
+        if _files_claimed(plan, item, files, claimed):
             continue
-        claimed.update((f["filename"], item.key) for f in files)
         row = rows.get((package_id, item.fields["version"]))
-        release_pk = row["pk"] if row else None
-        release_plan = _ReleasePlan(package_id)
-        for values in files:
-            stored = stored_files.get(values["filename"])
-            if stored is None:
-                release_plan.create.append(values)
-                continue
-            changed = _differing(stored, values)
-            if stored["release_id"] != release_pk:
-                changed.append("release")
-            if changed:
-                release_plan.update.append((stored["pk"], values, changed))
-        wanted = {f["filename"] for f in files}
-        leaving = [name for name in files_of[release_pk] if name not in wanted]
-        release_plan.moves_out = bool(leaving)
-        # Deleted, unless another document of the batch takes them.
-        release_plan.delete = [
-            files_of[release_pk][name]["pk"] for name in leaving if name not in filenames
-        ]
+        release_plan = _release_files_plan(
+            _ReleasePlan(package_id),
+            files,
+            release_pk=row["pk"] if row else None,
+            stored_files=stored_files,
+            files_of=files_of,
+            batch_filenames=filenames,
+        )
         if row is None:
             pk = item.sql_id if item.sql_id in free else None
             plan.inserts.append(_Change(item, pk, [], release_plan))
@@ -486,7 +469,59 @@ def _plan_releases(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
     return plan
 
 
-def _write_releases(plan: BatchPlan) -> None:
+def _files_claimed(
+    plan: BatchPlan, item: MappedDocument, files: list[dict[str, Any]], claimed: dict[str, str]
+) -> bool:
+    """Fail a release one of whose files an earlier document of the batch holds.
+
+    Otherwise its files are claimed (``claimed`` maps a filename to its release's key).
+    """
+    taken = [f["filename"] for f in files if f["filename"] in claimed]
+    for filename in taken:
+        plan.fail(
+            "releases",
+            item.key,
+            "files.filename",
+            f"{filename!r} is also a file of {claimed[filename]!r}",
+        )
+    if taken:
+        return True
+    claimed.update((f["filename"], item.key) for f in files)
+    return False
+
+
+def _release_files_plan(
+    release_plan: _ReleasePlan,
+    files: list[dict[str, Any]],
+    *,
+    release_pk: int | None,
+    stored_files: dict[str, dict[str, Any]],
+    files_of: dict[int, dict[str, dict[str, Any]]],
+    batch_filenames: set[str],
+) -> _ReleasePlan:
+    """What to do with a release's file rows to make them its document's ``files``."""
+    for values in files:
+        stored = stored_files.get(values["filename"])
+        if stored is None:
+            release_plan.create.append(values)
+            continue
+        changed = _differing(stored, values)
+        if stored["release_id"] != release_pk:
+            changed.append("release")
+        if changed:
+            release_plan.update.append((stored["pk"], values, changed))
+    wanted = {f["filename"] for f in files}
+    leaving = [name for name in files_of[release_pk] if name not in wanted]
+    release_plan.moves_out = bool(leaving)
+    # Deleted, unless another document of the batch takes them.
+    release_plan.delete = [
+        files_of[release_pk][name]["pk"] for name in leaving if name not in batch_filenames
+    ]
+    return release_plan
+
+
+def releases_write(plan: BatchPlan) -> None:
+    """Carry out a releases plan: rows, then file deletions, moves and creations."""
     releases = [
         Release(pk=c.pk, package_id=c.extra.package_id, **c.item.fields) for c in plan.inserts
     ]
@@ -512,60 +547,3 @@ def _write_releases(plan: BatchPlan) -> None:
     ReleaseFile.objects.bulk_create(
         [ReleaseFile(release_id=c.pk, **values) for c in changes for values in c.extra.create]
     )
-
-
-# --- collections -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    name: str
-    model: type[Model]
-    document: type[MongoDocument]
-    map: Callable[[mapping.Document, ReverseRun], MappedDocument]
-    plan: Callable[[list[MappedDocument], ReverseRun], BatchPlan]
-    write: Callable[[BatchPlan], None]
-    # Prune: the columns that make a row's document _id, and how.
-    key_columns: tuple[str, ...]
-    document_id: Callable[..., str]
-
-    @property
-    def collection(self):
-        return self.document._get_collection()
-
-
-ROW_SPECS: dict[str, RowSpec] = {
-    spec.name: spec
-    for spec in (
-        RowSpec(
-            "users",
-            User,
-            UserDocument,
-            _map_user,
-            _plan_users,
-            _write_users,
-            ("username",),
-            str,
-        ),
-        RowSpec(
-            "packages",
-            Package,
-            PackageDocument,
-            _map_package,
-            _plan_packages,
-            _write_packages,
-            ("name",),
-            str,
-        ),
-        RowSpec(
-            "releases",
-            Release,
-            ReleaseDocument,
-            _map_release,
-            _plan_releases,
-            _write_releases,
-            ("package__name", "version"),
-            release_document_id,
-        ),
-    )
-}
