@@ -25,6 +25,7 @@ from django.db.models import (
     When,
 )
 
+from catalog.document_fields import FILE_FIELDS
 from catalog.models import (
     CatalogCounter,
     Classifier,
@@ -61,24 +62,6 @@ from catalog.selectors.types import (
     UserProfile,
 )
 from catalog.versions import parse_version
-
-FILE_COLUMNS = (
-    "filename",
-    "url",
-    "size",
-    "packagetype",
-    "python_version",
-    "requires_python",
-    "sha256",
-    "md5",
-    "upload_time",
-    "blake2b_256",
-    "upload_time_iso_8601",
-    "has_sig",
-    "comment_text",
-    "yanked",
-    "yanked_reason",
-)
 
 
 class Milliseconds(Func):
@@ -208,7 +191,7 @@ def _package(name: str) -> Package:
 
 
 def _file_rows(queryset) -> list[FileRow]:
-    return [FileRow(*row) for row in queryset.values_list(*FILE_COLUMNS)]
+    return [FileRow(*row) for row in queryset.values_list(*FILE_FIELDS)]
 
 
 def _release_detail(package: Package, version: str) -> ReleaseDetail:
@@ -298,7 +281,7 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
         rows = (
             ReleaseFile.objects.filter(release__package__name=name)
             .order_by("filename")
-            .values_list("release__version", *FILE_COLUMNS)
+            .values_list("release__version", *FILE_FIELDS)
         )
         for release_version, *row in rows:
             files[release_version].append(FileRow(*row))

@@ -25,7 +25,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.mapping import FILE_FIELDS
+from catalog.document_fields import FILE_FIELDS
 from catalog.models import (
     KEYWORDS_MAX_LENGTH,
     PEOPLE_MAX_LENGTH,

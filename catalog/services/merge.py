@@ -80,7 +80,7 @@ COLLECTION_NAME_MAX_LENGTH = 120
 
 def _own_collections() -> frozenset[str]:
     from audit.recorder import MONGO_CHAIN, MONGO_ENTRIES
-    from catalog.services.migrate import STATE_COLLECTION
+    from catalog.services.migration.state import STATE_COLLECTION
     from catalog.services.offline import CHECKPOINTS
 
     return frozenset({MONGO_ENTRIES, MONGO_CHAIN, STATE_COLLECTION, CHECKPOINTS})

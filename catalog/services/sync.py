@@ -23,7 +23,9 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Package, Release
-from catalog.services.migrate import SPECS, MigrationResult, documents_sync
+from catalog.services.migration.specs import SPECS
+from catalog.services.migration.state import MigrationResult
+from catalog.services.migration.to_mongo import documents_sync
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import pytest
 from mongoengine.connection import get_db
 
 from catalog.models import Package, Release
-from catalog.services.migrate import catalog_migrate
+from catalog.services.migration.to_mongo import catalog_migrate
 from catalog.services.offline import job_run
 from tests.migrate.conftest import COLLECTIONS, build_catalog
 
