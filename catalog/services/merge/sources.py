@@ -124,7 +124,7 @@ def _file_records(spec: SourceSpec) -> Iterator[Record | MalformedRecord]:
 
 
 def _mongo_records(spec: SourceSpec, *, batch_size: int) -> Iterator[Record]:
-    from catalog.services.offline import collection_walk
+    from catalog.services.offline.walk import collection_walk
 
     collection = get_db()[spec.location]
     for batch in collection_walk(collection, batch_size=max(batch_size, READ_BATCH)):

@@ -22,7 +22,7 @@ def own_collections() -> frozenset[str]:
     """The project's bookkeeping collections (audit, migration and job state)."""
     from audit.recorder import MONGO_CHAIN, MONGO_ENTRIES
     from catalog.services.migrate import STATE_COLLECTION
-    from catalog.services.offline import CHECKPOINTS
+    from catalog.services.offline.runner import CHECKPOINTS
 
     return frozenset({MONGO_ENTRIES, MONGO_CHAIN, STATE_COLLECTION, CHECKPOINTS})
 
