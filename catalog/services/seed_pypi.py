@@ -47,6 +47,12 @@ from catalog.models import (
 from catalog.rendering import description_html_render
 from catalog.search import package_terms
 from catalog.services.seed import (
+    SeedResult,
+    catalog_empty_check,
+    planner_statistics_refresh,
+    vocabulary_ensure,
+)
+from catalog.services.seed_vocabulary import (
     BASE_DATE,
     DESCRIPTION_MD,
     END_DATE,
@@ -62,11 +68,7 @@ from catalog.services.seed import (
     WORDS_A,
     WORDS_B,
     WORDS_C,
-    SeedResult,
-    catalog_empty_check,
-    planner_statistics_refresh,
     version_history,
-    vocabulary_ensure,
 )
 from catalog.versions import canonicalize_name, parse_version
 
