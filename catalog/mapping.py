@@ -40,6 +40,7 @@ from catalog.models import (
     Release,
     ReleaseFile,
     User,
+    release_version_fields,
 )
 from catalog.rendering import description_html_render
 from catalog.validation import (
@@ -48,7 +49,7 @@ from catalog.validation import (
     packagetype_problem,
     text_problem,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 Document = dict[str, Any]
 
@@ -657,8 +658,7 @@ def release_fields(doc: Document) -> dict[str, Any]:
     if version == "":
         problems.append(("version", "is empty"))
     elif isinstance(version, str):
-        parsed = parse_version(version)
-        fields["sort_key"], fields["is_prerelease"] = parsed.sort_key, parsed.is_prerelease
+        fields["sort_key"], fields["is_prerelease"] = release_version_fields(version)
     if not problems and doc.get("_id") != release_document_id(package, version):
         problems.append(
             (

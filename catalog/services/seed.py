@@ -50,7 +50,7 @@ from catalog.services.seed_vocabulary import (
     unique_name,
     version_history,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 
 @dataclass
@@ -279,13 +279,10 @@ def _seed_package_chunk(rng, chunk, names, users, licenses, classifiers, batch_s
         for version in history:
             moment += timedelta(seconds=int(step * rng.uniform(0.3, 1.7) / 1.0))
             moment = min(moment, END_DATE)
-            parsed = parse_version(version)
             yanked = rng.random() < 0.02
             release = Release(
                 package=package,
                 version=version,
-                sort_key=parsed.sort_key,
-                is_prerelease=parsed.is_prerelease,
                 yanked=yanked,
                 yanked_reason="Broken build, use the next release"
                 if yanked and rng.random() < 0.7

@@ -43,6 +43,7 @@ from catalog.models import (
     ReleaseFile,
     SearchTerm,
     User,
+    release_version_fields,
 )
 from catalog.rendering import description_html_render
 from catalog.search import package_terms
@@ -70,7 +71,7 @@ from catalog.services.seed_vocabulary import (
     WORDS_C,
     version_history,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 DESCRIPTION_FIELDS = (
     "display",
@@ -264,12 +265,6 @@ def _description_html(fields: dict[str, str]) -> str:
     for key, value in fields.items():
         rendered = rendered.replace(_TOKENS[key], escape(value))
     return rendered
-
-
-@lru_cache(maxsize=65536)
-def _version_fields(version: str) -> tuple[str, bool]:
-    parsed = parse_version(version)
-    return parsed.sort_key, parsed.is_prerelease
 
 
 def _release_count(rng: random.Random) -> int:
@@ -513,7 +508,7 @@ def _release_rows(
             release_id = ids[Release]
             ids[Release] += 1
             moment = min(END_DATE, moment + timedelta(seconds=int(step * rng.uniform(0.3, 1.7))))
-            sort_key, prerelease = _version_fields(version)
+            sort_key, prerelease = release_version_fields(version)
             yanked = rng.random() < 0.01
             requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
             # Old releases of long histories often have no files left.

@@ -22,8 +22,6 @@ from catalog.versions import parse_version
 # Every file field but the natural key, and the release it belongs to.
 FILE_COLUMNS_WRITTEN = ("release_id", *(f for f in FILE_FIELDS if f != "filename"))
 RELEASE_COLUMNS_WRITTEN = (
-    "sort_key",
-    "is_prerelease",
     "yanked",
     "yanked_reason",
     "requires_python",
@@ -63,13 +61,9 @@ def _release_values(
         if not files:
             values["yanked"], values["yanked_reason"] = stored.yanked, stored.yanked_reason
     times = [f["upload_time"] for f in files if f["upload_time"]]
-    parsed = parse_version(release.version)
-    values.update(
-        sort_key=parsed.sort_key,
-        is_prerelease=parsed.is_prerelease,
-        # The first upload; unknown (None) for a release without files.
-        created=min(times) if times else (stored.created if stored else None),
-    )
+    # The first upload; unknown (None) for a release without files. The sort
+    # key and pre-release flag come from the version (Release bulk_create).
+    values["created"] = min(times) if times else (stored.created if stored else None)
     return values
 
 

@@ -12,9 +12,10 @@ from pymongo import UpdateOne
 
 from catalog.documents import release_document_id
 from catalog.mapping import default_release, latest_summary
+from catalog.models import release_version_fields
 from catalog.services.offline.licenses import spdx_identifier
 from catalog.services.offline.walk import Document
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 
 @dataclass
@@ -55,20 +56,23 @@ _RELEASE_PROJECTION = {
 }
 
 
+def _release_view(doc: Document) -> SimpleNamespace:
+    """What choosing the default release reads of a release document."""
+    # Recomputed from the version, never trusting a stored key.
+    sort_key, is_prerelease = release_version_fields(doc["version"])
+    return SimpleNamespace(
+        version=doc["version"],
+        sort_key=sort_key,
+        is_prerelease=is_prerelease,
+        yanked=bool(doc.get("yanked")),
+        created=doc.get("created"),
+        requires_python=doc.get("requires_python") or "",
+    )
+
+
 def package_stats_compute(releases: list[Document]) -> Document:
     """The denormalized fields of a package document, from its release documents."""
-    parsed = [
-        SimpleNamespace(
-            version=r["version"],
-            # Recomputed through catalog.versions, never trusting a stored key.
-            sort_key=(p := parse_version(r["version"])).sort_key,
-            is_prerelease=p.is_prerelease,
-            yanked=bool(r.get("yanked")),
-            created=r.get("created"),
-            requires_python=r.get("requires_python") or "",
-        )
-        for r in releases
-    ]
+    parsed = [_release_view(r) for r in releases]
     dates = [r.created for r in parsed if r.created is not None]
     return {
         "release_count": len(releases),
