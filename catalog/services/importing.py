@@ -37,7 +37,7 @@ from catalog.models import (
     Release,
     ReleaseFile,
 )
-from catalog.signals import serial_managed
+from catalog.serial import serial_managed
 from catalog.validation import (
     DESCRIPTION_MAX_LENGTH,
     STRING_MAX_LENGTH,
@@ -586,7 +586,7 @@ def _package_write(*, data: PackageData) -> tuple[str, int, int]:
     if stale:
         raise _Stale()
     # Any change is a change of the package: `updated` moves (the incremental
-    # migration reads it) and the serial is raised (catalog.signals: to the
+    # migration reads it) and the serial is raised (catalog.receivers: to the
     # document's, or by one when the document's is not higher).
     package.last_serial = max(package.last_serial, data.last_serial)
     package.save()
