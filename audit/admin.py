@@ -30,6 +30,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
+from audit.entry_fields import ENTRY_NAMES
 from audit.models import AuditEntry, Operation
 from audit.restore import RestoreError, object_restore, object_restore_deleted
 from audit.tracking import model_label
@@ -390,20 +391,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     sortable_by = ("timestamp",)
     change_form_template = "audit/entry_change_form.html"
+    # Every entry field (when and what first), the changes as a table.
     fields = (
         "timestamp",
         "operation",
-        "model",
-        "object_key",
-        "changes_table",
-        "actor",
-        "actor_id",
-        "remote_addr",
-        "correlation_id",
-        "raw",
-        "note",
-        "prev_hash",
-        "hash",
+        *(
+            "changes_table" if name == "changes" else name
+            for name in ENTRY_NAMES
+            if name not in ("timestamp", "operation")
+        ),
     )
     readonly_fields = fields
 
