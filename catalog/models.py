@@ -6,13 +6,14 @@ from functools import lru_cache
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
 from catalog import search
 from catalog.links import path_for
 from catalog.rendering import description_html_render
+from catalog.serial import serial_is_managed, serial_managed
 from catalog.validation import validate_filename, validate_name, validate_url, validate_version
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
@@ -119,9 +120,15 @@ class PackageQuerySet(AuditedQuerySet):
                 )
         return result
 
-    def delete(self):
-        from catalog.signals import serial_managed
+    def serial_raise(self) -> int:
+        """Raise these packages' last_serial by one, unless a writer manages it (catalog.serial)."""
+        if serial_is_managed():
+            return 0
+        # `updated` stays: the incremental migration refreshes the package
+        # document through the changed release or file row (its dependents).
+        return self.update(last_serial=F("last_serial") + 1)
 
+    def delete(self):
         # The packages go: their releases' and files' deletions raise no serial.
         with serial_managed():
             return super().delete()
@@ -133,13 +140,12 @@ class ChildQuerySet(AuditedQuerySet):
     package_path = "package_id"
 
     def delete(self):
-        from catalog.signals import raise_serial, serial_managed
-
         package_ids = set(self.values_list(self.package_path, flat=True))
         with transaction.atomic(using=self.db, savepoint=False):
             with serial_managed():
                 result = super().delete()
-            raise_serial(package_ids)
+            if package_ids:
+                Package.objects.filter(pk__in=list(package_ids)).serial_raise()
         return result
 
 
@@ -156,6 +162,9 @@ class Package(AuditedModelMixin, models.Model):
     # The description as sanitized HTML, rendered when the package is written
     # (catalog.rendering): pages print it and never render per request.
     description_html = models.TextField(blank=True, editable=False)
+    # Derived from the description on save: its changes say nothing the
+    # description's entry does not (audit.tracking reads this).
+    audit_ignored_fields = frozenset({"description_html"})
     keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True, null=True, default="")
     home_page = models.URLField(
         max_length=URL_MAX_LENGTH, blank=True, null=True, default="", validators=[validate_url]
@@ -215,7 +224,7 @@ class Package(AuditedModelMixin, models.Model):
         User, through="Maintainer", blank=True, related_name="packages"
     )
     # PyPI's change serial: an imported document's, raised by one on every
-    # change made here (catalog.signals), never lowered. An older document
+    # change made here (catalog.receivers), never lowered. An older document
     # never overwrites a newer one.
     last_serial = models.BigIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
@@ -286,8 +295,6 @@ class Package(AuditedModelMixin, models.Model):
         return (loaded["description"] or "", loaded["description_content_type"] or "")
 
     def delete(self, *args, **kwargs):
-        from catalog.signals import serial_managed
-
         with serial_managed():
             return super().delete(*args, **kwargs)
 

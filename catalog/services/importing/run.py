@@ -13,7 +13,7 @@ from django.db import DataError, IntegrityError
 
 from catalog.services.importing.validation import InvalidDocument, document_validate
 from catalog.services.importing.writing import package_write
-from catalog.signals import serial_managed
+from catalog.serial import serial_managed
 
 
 @dataclass

@@ -229,7 +229,7 @@ def _package_write(*, data: PackageData) -> tuple[str, int, int]:
     if stale:
         raise _Stale()
     # Any change is a change of the package: `updated` moves (the incremental
-    # migration reads it) and the serial is raised (catalog.signals: to the
+    # migration reads it) and the serial is raised (catalog.receivers: to the
     # document's, or by one when the document's is not higher).
     package.last_serial = max(package.last_serial, data.last_serial)
     package.save()
