@@ -11,9 +11,9 @@ from typing import Any
 
 from django.db import DataError, IntegrityError
 
+from catalog.serial import serial_managed
 from catalog.services.importing.validation import InvalidDocument, document_validate
 from catalog.services.importing.writing import package_write
-from catalog.serial import serial_managed
 
 
 @dataclass
