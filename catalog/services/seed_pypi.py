@@ -579,7 +579,11 @@ def _release_rows(
         for position, version in enumerate(history):
             release_id = ids[Release]
             ids[Release] += 1
-            moment = min(END_DATE, moment + timedelta(seconds=int(step * rng.uniform(0.3, 1.7))))
+            # Never past (nor at) the end date: capped steps would give thousands of
+            # projects the same last-change time, which PyPI never has.
+            left = (END_DATE - moment).total_seconds()
+            advance = min(step * rng.uniform(0.3, 1.7), left * rng.uniform(0.05, 0.95))
+            moment += timedelta(seconds=int(advance))
             sort_key, prerelease = release_version_fields(version)
             yanked = rng.random() < 0.01
             requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
