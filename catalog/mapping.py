@@ -48,6 +48,7 @@ from catalog.models import (
     Release,
     ReleaseFile,
     User,
+    release_version_fields,
 )
 from catalog.rendering import description_html_render
 from catalog.validation import (
@@ -56,7 +57,7 @@ from catalog.validation import (
     packagetype_problem,
     text_problem,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 Document = dict[str, Any]
 
@@ -585,8 +586,7 @@ def release_fields(doc: Document) -> dict[str, Any]:
     if version == "":
         problems.append(("version", "is empty"))
     elif isinstance(version, str):
-        parsed = parse_version(version)
-        fields["sort_key"], fields["is_prerelease"] = parsed.sort_key, parsed.is_prerelease
+        fields["sort_key"], fields["is_prerelease"] = release_version_fields(version)
     if not problems and doc.get("_id") != release_document_id(package, version):
         problems.append(
             (

@@ -224,11 +224,6 @@ def staff_client(client, staff_user):
     return client
 
 
-# --- a headless Chromium, one per session -----------------------------------------
-# Playwright's sync API runs an event loop in its thread while it is open, and a
-# second sync_playwright() in the same process refuses to start beside it: every
-# browser test (tests/e2e, tests/audit) shares this one.
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -244,13 +239,16 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium (never a downloaded one), headless, through Playwright."""
+    """One headless Chromium (Debian's) per test process, for every browser test.
+
+    Playwright's sync API runs an event loop in this thread for as long as it
+    is open, so a second ``sync_playwright()`` in the same process would fail:
+    every browser test shares this one."""
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
-    # With Playwright's loop running in this thread, Django takes the test body for
-    # async code; its ORM calls are still synchronous and safe.
+    # The sync API's loop runs in this thread; the ORM calls of test bodies stay sync.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -44,10 +44,17 @@ from catalog.models import (
     ReleaseFile,
     SearchTerm,
     User,
+    release_version_fields,
 )
 from catalog.rendering import description_html_render
 from catalog.search import package_terms
 from catalog.services.seed import (
+    SeedResult,
+    catalog_empty_check,
+    planner_statistics_refresh,
+    vocabulary_ensure,
+)
+from catalog.services.seed_vocabulary import (
     BASE_DATE,
     DESCRIPTION_MD,
     END_DATE,
@@ -63,13 +70,9 @@ from catalog.services.seed import (
     WORDS_A,
     WORDS_B,
     WORDS_C,
-    SeedResult,
-    catalog_empty_check,
-    planner_statistics_refresh,
     version_history,
-    vocabulary_ensure,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 DESCRIPTION_FIELDS = (
     "display",
@@ -335,12 +338,6 @@ def _description_html(fields: dict[str, str]) -> str:
     return rendered
 
 
-@lru_cache(maxsize=65536)
-def _version_fields(version: str) -> tuple[str, bool]:
-    parsed = parse_version(version)
-    return parsed.sort_key, parsed.is_prerelease
-
-
 def _release_count(rng: random.Random) -> int:
     return min(MAX_RELEASES, max(1, int(rng.lognormvariate(RELEASES_MU, RELEASES_SIGMA))))
 
@@ -582,8 +579,12 @@ def _release_rows(
         for position, version in enumerate(history):
             release_id = ids[Release]
             ids[Release] += 1
-            moment = min(END_DATE, moment + timedelta(seconds=int(step * rng.uniform(0.3, 1.7))))
-            sort_key, prerelease = _version_fields(version)
+            # Never past (nor at) the end date: capped steps would give thousands of
+            # projects the same last-change time, which PyPI never has.
+            left = (END_DATE - moment).total_seconds()
+            advance = min(step * rng.uniform(0.3, 1.7), left * rng.uniform(0.05, 0.95))
+            moment += timedelta(seconds=int(advance))
+            sort_key, prerelease = release_version_fields(version)
             yanked = rng.random() < 0.01
             requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
             # Old releases of long histories often have no files left.

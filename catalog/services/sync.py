@@ -1,6 +1,6 @@
 """Live sync: relational writes reach MongoDB when their transaction commits.
 
-The receivers in ``catalog/signals.py`` only say which rows changed; this
+The receivers in ``catalog/receivers.py`` only say which rows changed; this
 module collects their primary keys and, on commit, rebuilds exactly those
 documents through ``catalog.mapping`` (the same path as the migration, so an
 unchanged document is not rewritten and a deleted row's document is removed).

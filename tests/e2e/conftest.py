@@ -1,4 +1,4 @@
-"""A real headless Chromium against a live server (``browser``: tests/conftest.py)."""
+"""A real headless Chromium (Debian's, never a downloaded one) against a live server."""
 
 from __future__ import annotations
 

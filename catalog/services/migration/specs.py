@@ -49,7 +49,7 @@ class CollectionSpec:
 def _package_dependents(changed: Since) -> set[int]:
     pks: set[int] = set()
     pks.update(changed(Release).values_list("package_id", flat=True))
-    # A file's change raises its package's last_serial (catalog.signals).
+    # A file's change raises its package's last_serial (catalog.receivers).
     pks.update(changed(ReleaseFile).values_list("release__package_id", flat=True))
     pks.update(changed(Maintainer).values_list("package_id", flat=True))
     pks.update(Package.objects.filter(license__in=changed(License)).values_list("pk", flat=True))
