@@ -36,7 +36,7 @@ from catalog.admin_saving import NORMALIZED_FIELDS, ChangedFieldsOnlyMixin
 from catalog.documents import PackageDocument, ReleaseDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.mongo_admin import changelist_url, document_url
-from catalog.services.migrate_verify import package_document_check
+from catalog.services.migration.verify import package_document_check
 from catalog.versions import canonicalize_name
 from project.admin import EstimatedCountPaginator
 

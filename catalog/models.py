@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -347,7 +349,38 @@ class Maintainer(AuditedModelMixin, models.Model):
         return f"{self.user} ({self.role}) of {self.package}"
 
 
+# The fields of a release derived from its version (catalog.versions).
+RELEASE_VERSION_FIELDS = ("sort_key", "is_prerelease")
+
+
+@lru_cache(maxsize=65536)
+def release_version_fields(version: str) -> tuple[str, bool]:
+    """(sort key, pre-release flag) of a release version: the one place they are derived.
+
+    ``Release.save()``, the Release queryset's ``bulk_create`` and
+    ``bulk_update`` (which skip ``save()``) and the COPY seeder, which writes
+    rows without model objects, all take them from here; the database refuses
+    an empty sort key (``release_sort_key_not_empty``).
+    """
+    parsed = parse_version(version)
+    return parsed.sort_key, parsed.is_prerelease
+
+
 class ReleaseQuerySet(ChildQuerySet):
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        objs = list(objs)
+        for obj in objs:
+            obj.compute_version_fields()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        if "version" in fields:
+            objs = list(objs)
+            for obj in objs:
+                obj.compute_version_fields()
+            fields = [*fields, *(f for f in RELEASE_VERSION_FIELDS if f not in fields)]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def newest_first(self) -> ReleaseQuerySet:
         return self.order_by("-sort_key", "-id")
 
@@ -383,6 +416,9 @@ class Release(AuditedModelMixin, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["package", "version"], name="release_version_unique"),
             models.CheckConstraint(condition=~Q(version=""), name="release_version_not_empty"),
+            # Set from the version on every write path (release_version_fields);
+            # an empty key would sort a release below every other one.
+            models.CheckConstraint(condition=~Q(sort_key=""), name="release_sort_key_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -396,9 +432,8 @@ class Release(AuditedModelMixin, models.Model):
         return path_for("catalog:release", self.package.name, self.version)
 
     def compute_version_fields(self) -> None:
-        parsed = parse_version(self.version)
-        self.sort_key = parsed.sort_key
-        self.is_prerelease = parsed.is_prerelease
+        """Set the sort key and pre-release flag from the version (release_version_fields)."""
+        self.sort_key, self.is_prerelease = release_version_fields(self.version)
 
 
 class FileQuerySet(ChildQuerySet):

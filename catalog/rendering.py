@@ -12,7 +12,7 @@ same bytes). Rendering time grows with the text and docutils has slow paths,
 so a description is bounded twice:
 
 - ``DESCRIPTION_MAX_LENGTH``: the most a description may hold. Import refuses
-  longer ones (``catalog/services/importing.py``); a longer stored one is shown
+  longer ones (``catalog/services/importing/``); a longer stored one is shown
   as escaped text without trying.
 - Descriptions longer than ``RENDER_IN_PROCESS_MAX_LENGTH`` are rendered in a
   child process given ``RENDER_TIMEOUT_SECONDS``; one that takes longer (or

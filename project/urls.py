@@ -12,4 +12,4 @@ urlpatterns = [
 ]
 
 # Friendly 404s: a page for people, text under /simple/, JSON under /pypi/.
-handler404 = "catalog.views.page_not_found"
+handler404 = "catalog.views.responses.page_not_found"

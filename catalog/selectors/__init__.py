@@ -13,7 +13,7 @@ from types import ModuleType
 
 from django.conf import settings
 
-from catalog.selectors import mongo, sql
+from catalog.selectors import mongo, sql, sql_search
 from catalog.selectors.types import (
     HomePage,
     NotFound,
@@ -60,7 +60,8 @@ def catalog_home_get() -> HomePage:
 
 
 def package_search(*, query: SearchQuery) -> SearchPage:
-    return _backend().package_search(query=query)
+    search = mongo.package_search if backend_name() == "mongo" else sql_search.package_search
+    return search(query=query)
 
 
 def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:

@@ -6,7 +6,6 @@ releases, files or maintainers: lists select only the columns they show.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -15,7 +14,6 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
-    Exists,
     Func,
     IntegerField,
     Max,
@@ -27,7 +25,7 @@ from django.db.models import (
     When,
 )
 
-from catalog import search
+from catalog.document_fields import FILE_FIELDS
 from catalog.models import (
     CatalogCounter,
     Classifier,
@@ -35,21 +33,16 @@ from catalog.models import (
     Package,
     Release,
     ReleaseFile,
-    SearchTerm,
     User,
 )
 from catalog.selectors.common import (
     default_version,
-    license_terms,
     maintainers_sorted,
-    search_page_check,
-    search_window,
     simple_file,
 )
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
-    SEARCH_PER_PAGE,
     SIMPLE_INDEX_CHUNK,
     STAT_NAMES,
     CatalogStats,
@@ -64,31 +57,11 @@ from catalog.selectors.types import (
     ReleaseDetail,
     ReleaseListItem,
     ReleaseRow,
-    SearchPage,
-    SearchQuery,
     SimpleIndexStamp,
     SimpleProject,
     UserProfile,
 )
 from catalog.versions import parse_version
-
-FILE_COLUMNS = (
-    "filename",
-    "url",
-    "size",
-    "packagetype",
-    "python_version",
-    "requires_python",
-    "sha256",
-    "md5",
-    "upload_time",
-    "blake2b_256",
-    "upload_time_iso_8601",
-    "has_sig",
-    "comment_text",
-    "yanked",
-    "yanked_reason",
-)
 
 
 class Milliseconds(Func):
@@ -113,7 +86,8 @@ class Milliseconds(Func):
         return super().as_sql(compiler, connection, template="substr(%(expressions)s, 1, 23)")
 
 
-def _newest(field: str, tie: str):
+def newest_order(field: str, tie: str) -> tuple:
+    """The ordering of "newest first" lists on ``field`` (milliseconds), ties broken on ``tie``."""
     # Unknown times (a release without files) sort last, as in MongoDB.
     return (Milliseconds(field).desc(nulls_last=True), tie)
 
@@ -134,13 +108,14 @@ def _newest_first(queryset, field: str, tie: str, limit: int):
     if edge:
         floor = edge[0].replace(microsecond=edge[0].microsecond // 1000 * 1000)
         queryset = queryset.filter(**{f"{field}__gte": floor})
-    return queryset.order_by(*_newest(field, tie))[:limit]
+    return queryset.order_by(*newest_order(field, tie))[:limit]
 
 
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
-def _default_version_subquery() -> Subquery:
+def default_version_subquery() -> Subquery:
+    """A package's default version, as a subquery on its releases."""
     # Same rule as common.default_version, in the database: stable releases
     # first, then newest by PEP 440 sort key.
     not_stable = Case(
@@ -155,8 +130,9 @@ def _default_version_subquery() -> Subquery:
     )
 
 
-def _list_items(queryset) -> list[PackageListItem]:
-    rows = queryset.annotate(default_version=_default_version_subquery()).values_list(*LIST_COLUMNS)
+def list_items(queryset) -> list[PackageListItem]:
+    """The packages of ``queryset`` as list items (list columns and default version only)."""
+    rows = queryset.annotate(default_version=default_version_subquery()).values_list(*LIST_COLUMNS)
     return [
         PackageListItem(
             name=name,
@@ -179,7 +155,7 @@ def _packages_newest(field: str, limit: int) -> list[PackageListItem]:
     otherwise run for every row read.
     """
     chosen = _newest_first(Package.objects.all(), field, "name", limit).values("pk")
-    items = _list_items(Package.objects.filter(pk__in=chosen))
+    items = list_items(Package.objects.filter(pk__in=chosen))
     items.sort(key=lambda item: item.name)
     items.sort(key=lambda item: _ms_key(getattr(item, field)), reverse=True)
     return items
@@ -190,25 +166,6 @@ def _ms_key(moment):
     if moment is None:
         return (0, None)
     return (1, moment.replace(microsecond=moment.microsecond // 1000 * 1000))
-
-
-def _list_items_by_pk(pks: list[int]) -> dict[int, PackageListItem]:
-    rows = (
-        Package.objects.filter(pk__in=pks)
-        .annotate(default_version=_default_version_subquery())
-        .values_list("pk", *LIST_COLUMNS)
-    )
-    return {
-        pk: PackageListItem(
-            name=name,
-            display_name=display_name,
-            summary=summary,
-            version=version,
-            created=created,
-            updated=updated,
-        )
-        for pk, name, display_name, summary, version, created, updated in rows
-    }
 
 
 def catalog_stats_get() -> CatalogStats:
@@ -226,210 +183,6 @@ def catalog_home_get() -> HomePage:
     )
 
 
-def _classifier_links(classifier: str):
-    # A filter matches the classifier itself and everything below it.
-    return Package.classifiers.through.objects.filter(
-        Q(classifier__name=classifier) | Q(classifier__name__startswith=classifier + " :: ")
-    )
-
-
-def _filtered_count(query: SearchQuery, packages) -> int:
-    """How many packages pass the filters: from the classifier links alone when they suffice
-    (joining each link to its package row would cost one lookup per hit)."""
-    if not query.classifiers or query.license:
-        return packages.count()
-    linked = [_classifier_links(c).values("package_id").order_by() for c in query.classifiers]
-    if len(linked) == 1:
-        return linked[0].distinct().count()
-    return linked[0].intersection(*linked[1:]).count()
-
-
-def _filtered(query: SearchQuery):
-    """Packages that pass the search's classifier and license filters."""
-    packages = Package.objects.all()
-    for classifier in query.classifiers:
-        packages = packages.filter(
-            Exists(_classifier_links(classifier).filter(package_id=OuterRef("pk")))
-        )
-    if query.license:
-        by_name, by_classifier = Q(), Q()
-        for term in license_terms(query.license):
-            by_name |= (
-                Q(license__name__iexact=term)
-                | Q(license__spdx_id__iexact=term)
-                # One identifier of an SPDX expression ("MIT" in "MIT OR Apache-2.0").
-                | Q(license_expression__iregex=r"(^|[ ()])" + re.escape(term) + r"($|[ ()])")
-            )
-            by_classifier |= Q(classifier__name__iexact=term) | (
-                Q(classifier__name__istartswith="License ::")
-                & Q(classifier__name__iendswith=" :: " + term)
-            )
-        packages = packages.filter(
-            by_name
-            | Exists(
-                Package.classifiers.through.objects.filter(package_id=OuterRef("pk")).filter(
-                    by_classifier
-                )
-            )
-        )
-    return packages
-
-
-def package_search(*, query: SearchQuery) -> SearchPage:
-    search_page_check(query.page)
-    packages = _filtered(query)
-    terms = search.term_query(query.text) if query.text else None
-    if terms is not None:
-        return _ranked_search(query, terms, packages)
-    total = _filtered_count(query, packages)
-    offset, limit, num_pages = search_window(total=total, page=query.page)
-    if query.order == "-updated":
-        packages = packages.order_by(*_newest("updated", "name"))
-    else:
-        packages = packages.order_by("name")
-    return SearchPage(
-        results=_list_items(packages[offset : offset + limit]) if total else [],
-        total=total,
-        page=query.page,
-        num_pages=num_pages,
-    )
-
-
-def _typo_names(terms: search.TermQuery) -> list[str]:
-    if not terms.typo_keys:
-        return []
-    candidates = (
-        SearchTerm.objects.filter(term__in=terms.typo_keys)
-        .order_by("package__name")
-        .values_list("package__name", flat=True)
-        .distinct()[: search.TYPO_CANDIDATES_MAX]
-    )
-    return terms.typo_names(list(candidates))
-
-
-# Bits a matching term sets in a package's flags (terms are unique per package,
-# so their sum is their union).
-_EXACT, _PREFIX, _TYPO = 1, 2, 4
-
-
-def _term_table(terms: search.TermQuery, typos: list[str]) -> tuple[str, list]:
-    """The looked-up terms as rows (term, flags, name word, word) of a VALUES list ``q``."""
-    rows: dict[str, tuple[int, int, int]] = {terms.exact: (_EXACT, 0, 0)}
-    if terms.prefix:
-        rows[terms.prefix] = (_PREFIX, 0, 0)
-    for name in typos:
-        rows[search.EXACT + name] = (_TYPO, 0, 0)
-    # A package has one term per word: as a name word or as a summary word.
-    for stem in terms.stems:
-        rows[search.NAME_WORD + stem] = (0, 1, 1)
-        rows[search.TEXT_WORD + stem] = (0, 0, 1)
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-    params = [value for term, flags in sorted(rows.items()) for value in (term, *flags)]
-    # A named CTE: SQLite has no column names for a VALUES table in FROM.
-    return f"WITH q (term, flags, name_word, word) AS (VALUES {values}) ", params
-
-
-def _candidates(terms: search.TermQuery, typos: list[str], term_table: str) -> tuple[str, list]:
-    """With several words, only packages that can be hits are grouped.
-
-    They have a name term, or every word (the intersection of each word's
-    packages): grouping the rows of all packages having any one common word
-    would cost what the most common word costs.
-    """
-    if len(terms.stems) < 2:
-        return "", []
-    names = [
-        terms.exact,
-        *([terms.prefix] if terms.prefix else []),
-        *(search.EXACT + n for n in typos),
-    ]
-    each_word = " INTERSECT ".join(
-        f"SELECT package_id FROM {term_table} WHERE term IN (%s, %s)"  # noqa: S608
-        for _ in terms.stems
-    )
-    sql = (
-        f" WHERE t.package_id IN (SELECT package_id FROM {term_table} "  # noqa: S608
-        f"WHERE term IN ({', '.join(['%s'] * len(names))}) "
-        f"UNION SELECT package_id FROM ({each_word}) AS w)"
-    )
-    params = names + [t for s in terms.stems for t in (search.NAME_WORD + s, search.TEXT_WORD + s)]
-    return sql, params
-
-
-def _ranked_search(query: SearchQuery, terms: search.TermQuery, packages) -> SearchPage:
-    """A text search on the SearchTerm rows: hits, their rank and the total in one statement.
-
-    Term rows are grouped per package into a few integers (no text compared
-    after the index lookup); within a rank the newest package (highest id)
-    comes first, so only the page's rows are joined to their packages.
-    """
-    typos = _typo_names(terms)
-    values, params = _term_table(terms, typos)
-    words = len(terms.stems)
-    rank = (
-        f"CASE WHEN h.flags & {_EXACT} = {_EXACT} THEN {search.RANK_EXACT}"
-        f" WHEN h.flags & {_PREFIX} = {_PREFIX}"
-        + (f" OR h.name_words = {words}" if words else "")
-        + f" THEN {search.RANK_NAME}"
-        f" WHEN h.flags & {_TYPO} = {_TYPO} THEN {search.RANK_TYPO}"
-        + (f" WHEN h.words = {words} THEN {search.RANK_TEXT}" if words else "")
-        + " END"
-    )
-    quote = connection.ops.quote_name
-    term_table, package_table = quote(SearchTerm._meta.db_table), quote(Package._meta.db_table)
-    where, where_params = "", []
-    if packages.query.where:
-        filtered, where_params = packages.order_by().values("pk").query.sql_with_params()
-        where = f" WHERE h.package_id IN ({filtered})"
-    # Only integers and fixed SQL text are formatted in; terms and filters are parameters.
-    candidates, candidate_params = _candidates(terms, typos, term_table)
-    hits = (
-        f"SELECT h.package_id, {rank} AS rank FROM ("  # noqa: S608
-        f"SELECT t.package_id, SUM(q.flags) AS flags, SUM(q.name_word) AS name_words, "
-        f"SUM(q.word) AS words FROM {term_table} t "
-        f"JOIN q ON q.term = t.term{candidates} "
-        f"GROUP BY t.package_id) h{where}"
-    )
-    params += [*candidate_params, *where_params]
-    updated = (
-        "date_trunc('milliseconds', p.updated)"
-        if connection.vendor == "postgresql"
-        else "substr(p.updated, 1, 23)"
-    )
-    if query.order in ("name", "-updated"):
-        order = "p.name" if query.order == "name" else f"{updated} DESC, p.name"
-        page_sql = (
-            f"{values}SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
-            f"JOIN {package_table} p ON p.id = r.package_id "
-            f"WHERE r.rank IS NOT NULL ORDER BY {order}"
-        )
-    else:
-        page_sql = (
-            f"{values}SELECT r.package_id, COUNT(*) OVER () FROM ({hits}) r "  # noqa: S608
-            f"WHERE r.rank IS NOT NULL ORDER BY r.rank, r.package_id DESC"
-        )
-    offset = (query.page - 1) * SEARCH_PER_PAGE
-    with connection.cursor() as cursor:
-        cursor.execute(page_sql + " LIMIT %s OFFSET %s", [*params, SEARCH_PER_PAGE, offset])
-        rows = cursor.fetchall()
-        if rows:
-            total = rows[0][1]
-        elif offset:
-            cursor.execute(
-                f"{values}SELECT COUNT(*) FROM ({hits}) r WHERE r.rank IS NOT NULL",  # noqa: S608
-                params,
-            )
-            total = cursor.fetchone()[0]
-        else:
-            total = 0
-    _, _, num_pages = search_window(total=total, page=query.page)
-    ids = [package_id for package_id, _ in rows]
-    items = _list_items_by_pk(ids)
-    return SearchPage(
-        results=[items[i] for i in ids], total=total, page=query.page, num_pages=num_pages
-    )
-
-
 def _package(name: str) -> Package:
     try:
         return Package.objects.select_related("license").get(name=name)
@@ -438,7 +191,7 @@ def _package(name: str) -> Package:
 
 
 def _file_rows(queryset) -> list[FileRow]:
-    return [FileRow(*row) for row in queryset.values_list(*FILE_COLUMNS)]
+    return [FileRow(*row) for row in queryset.values_list(*FILE_FIELDS)]
 
 
 def _release_detail(package: Package, version: str) -> ReleaseDetail:
@@ -528,7 +281,7 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
         rows = (
             ReleaseFile.objects.filter(release__package__name=name)
             .order_by("filename")
-            .values_list("release__version", *FILE_COLUMNS)
+            .values_list("release__version", *FILE_FIELDS)
         )
         for release_version, *row in rows:
             files[release_version].append(FileRow(*row))
@@ -563,7 +316,7 @@ def user_profile_get(*, username: str) -> UserProfile:
         homepage=user.homepage,
         date_joined=user.date_joined,
         updated=user.updated,
-        packages=_list_items(Package.objects.filter(roles__user=user).order_by("name")),
+        packages=list_items(Package.objects.filter(roles__user=user).order_by("name")),
     )
 
 
@@ -649,7 +402,7 @@ def package_releases_list(
     )
     rows = (
         Release.objects.filter(package=package)
-        .order_by(*_newest("created", "-id"))
+        .order_by(*newest_order("created", "-id"))
         .values_list("version", "created")[:limit]
     )
     return item, [

@@ -113,14 +113,14 @@ def test_simple_index_answers_304_until_the_list_of_projects_changes(client, bac
 
 
 def test_simple_index_streams_every_name_past_one_chunk(client, backend, monkeypatch):
-    import catalog.views
+    import catalog.views.simple
 
     Package.objects.bulk_create(
         [Package(name=f"bulk-{i:05d}", display_name=f"bulk-{i:05d}") for i in range(12)]
     )
     if backend == "mongo":
         fill_mongo()
-    monkeypatch.setattr(catalog.views, "SIMPLE_INDEX_CHUNK", 5)  # 15 names: three chunks
+    monkeypatch.setattr(catalog.views.simple, "SIMPLE_INDEX_CHUNK", 5)  # 15 names: three chunks
     html = client.get("/simple/").getvalue().decode()
     body = json.loads(client.get("/simple/", HTTP_ACCEPT=PIP_ACCEPT).getvalue())
     names = [p["name"] for p in body["projects"]]
