@@ -10,38 +10,24 @@ from django.test import override_settings
 
 from catalog.models import Package, User
 from tests.audit.conftest import sql_entries
+from tests.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
-def page(live_server):
+def page(live_server, request):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (scripts/test installs it)")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with (
-        override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False),
-        sync_playwright() as pw,
-    ):
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+    # The process's one Playwright (tests/conftest.py): a second could not start.
+    browser = request.getfixturevalue("browser")
+    with override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+        context = browser.new_context()
+        page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
-        browser.close()
+        context.close()
     # The ORM calls made while Playwright ran opened their own connection.
     connections.close_all()
 
