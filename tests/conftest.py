@@ -224,9 +224,6 @@ def staff_client(client, staff_user):
     return client
 
 
-# One Playwright per test process: its sync API runs an event loop in this
-# thread while it is open, so a second one (a module's own) would refuse to
-# start after the first. tests/e2e and the audit admin's browser test share it.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -242,10 +239,17 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
+    """One headless Chromium (Debian's) per test process, for every browser test.
+
+    Playwright's sync API runs an event loop in this thread for as long as it
+    is open, so a second ``sync_playwright()`` in the same process would fail:
+    every browser test shares this one."""
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
+    # The sync API's loop runs in this thread; the ORM calls of test bodies stay sync.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

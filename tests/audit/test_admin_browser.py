@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.db import connections
 from django.test import override_settings
 
 from catalog.models import Package, User
 from tests.audit.conftest import sql_entries
-from tests.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-
 @pytest.fixture
-def page(live_server, request):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (scripts/test installs it)")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The process's one Playwright (tests/conftest.py): a second could not start.
-    browser = request.getfixturevalue("browser")
+def page(browser, live_server):
     with override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
         context = browser.new_context()
         page = context.new_page()
