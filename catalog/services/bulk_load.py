@@ -191,14 +191,15 @@ def sequences_reset(*model_list: type[models.Model]) -> None:
 
 @contextmanager
 def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None]:
-    """Foreign keys and secondary indexes of these (empty) tables built after the load.
+    """Keys, foreign keys and indexes of these (empty) tables built after the load.
 
     PostgreSQL checks a deferred foreign key row by row at commit and updates
-    every index row by row during COPY; dropped first and added back after,
-    each is one pass over the loaded table (what pg_restore does). The same
-    definitions come back (read from the catalog, under the same names), in
-    the same transaction: a failed check rolls the whole seed back. Primary
-    keys and unique constraints stay in place and check as rows arrive.
+    every index row by row during COPY (in random order for a search term or
+    a file name); dropped first and added back after, each is one sorted pass
+    over the loaded table (what pg_restore does). The same definitions come
+    back (read from the catalog, under the same names), in the same
+    transaction: a duplicate key or a dangling reference rolls the whole load
+    back. A key that a table outside the load references stays in place.
     """
     if connection.vendor != "postgresql":
         yield
@@ -218,6 +219,14 @@ def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None
             [tables],
         )
         indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint c WHERE contype IN ('p', 'u') AND conrelid = ANY(%s::regclass[]) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' "
+            "AND f.conindid = c.conindid AND NOT f.conrelid = ANY(%s::regclass[]))",
+            [tables, tables],
+        )
+        keys = cursor.fetchall()
         # Checks still pending from earlier in the transaction run now: a table with
         # pending trigger events cannot be altered.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -225,8 +234,15 @@ def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for index, _definition in indexes:
             cursor.execute(f"DROP INDEX {index}")
+        for table, name, _definition in keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
     with connection.cursor() as cursor:
+        # Index builds sort in memory up to this much (the default, 64 MB, spills
+        # a million-row index to disk); for this transaction only.
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for table, name, definition in keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for _index, definition in indexes:
             cursor.execute(definition)
         for table, name, definition in foreign_keys:
