@@ -25,8 +25,11 @@ from audit.recorder import EntryData, json_safe, sql_batch, sql_record
 
 MISSING = object()
 # Fields whose changes are noise (set on every login) or secrets.
-# A package's description_html is derived from its description (rendered on save).
-IGNORED_FIELDS = frozenset({"last_login", "description_html"})
+# A package's description_html is derived from its description (rendered on save),
+# a file's API entries from its other fields (catalog.file_entries).
+IGNORED_FIELDS = frozenset(
+    {"last_login", "description_html", "json_entry", "simple_html", "simple_json"}
+)
 REDACTED_FIELDS = frozenset({"password"})
 REDACTED = "<redacted>"
 _CHUNK = 2000

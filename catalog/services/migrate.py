@@ -529,8 +529,7 @@ def _stored_for(spec: CollectionSpec, pks: Sequence[int], ids: Iterable[Any]):
     # Two lookups, each along its own index (the local server scans the whole
     # collection for an $or; a mongod would plan each branch on its index).
     stored = {
-        doc["_id"]: doc
-        for doc in spec.collection.find({"sql_id": {"$in": list(pks)}}, projection)
+        doc["_id"]: doc for doc in spec.collection.find({"sql_id": {"$in": list(pks)}}, projection)
     }
     ids = [key for key in ids if key not in stored]
     if ids:

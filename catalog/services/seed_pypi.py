@@ -35,6 +35,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from catalog.file_entries import ENTRY_FIELDS, file_entries
 from catalog.models import (
     License,
     Maintainer,
@@ -288,6 +289,34 @@ def _project_name(rng: random.Random, names: set[str], index: int) -> str:
     return display
 
 
+# The file columns the seeder writes (after release_id), and the rest at their defaults.
+_FILE_GIVEN = (
+    "filename",
+    "url",
+    "size",
+    "packagetype",
+    "python_version",
+    "requires_python",
+    "sha256",
+    "md5",
+    "upload_time",
+)
+_FILE_DEFAULTS = {
+    "blake2b_256": "",
+    "upload_time_iso_8601": None,
+    "has_sig": False,
+    "comment_text": None,
+    "yanked": False,
+    "yanked_reason": None,
+}
+
+
+def _with_entries(release_id: int, *given: Any) -> tuple:
+    """A file row with its API entries (catalog.file_entries), as ReleaseFile.save writes them."""
+    entries = file_entries({**_FILE_DEFAULTS, **dict(zip(_FILE_GIVEN, given, strict=True))})
+    return (release_id, *given, *(entries[name] for name in ENTRY_FIELDS))
+
+
 class _Writers:
     def __init__(self) -> None:
         self.users = TableWriter(
@@ -347,6 +376,7 @@ class _Writers:
                 "sha256",
                 "md5",
                 "upload_time",
+                *ENTRY_FIELDS,
             ],
         )
 
@@ -535,7 +565,7 @@ def _release_rows(
                 filename = f"{module}-{version}{suffix}"
                 digest = hashlib.sha256(f"{filename}:{package_id}".encode()).hexdigest()
                 files.append(
-                    (
+                    _with_entries(
                         release_id,
                         filename,
                         f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",
