@@ -15,6 +15,8 @@ itself recorded, by the staff user, with a note naming the entry.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -28,17 +30,17 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_POST
 
+from audit.entry_fields import ENTRY_NAMES
 from audit.models import AuditEntry, Operation
-from audit.services import RestoreError, object_restore, object_restore_deleted
+from audit.restore import RestoreError, object_restore, object_restore_deleted
 from audit.tracking import model_label
 from project.admin import EstimatedCountPaginator
+
+logger = logging.getLogger(__name__)
 
 PER_PAGE = 25
 DELETES = (Operation.DELETE, Operation.BULK_DELETE)
 CREATES = (Operation.CREATE, Operation.BULK_CREATE)
-# Values derived on save from other fields: noise in a diff.
-INTERNAL_FIELDS = frozenset({"sort_key"})
-LABEL_FIELDS = ("name", "display_name", "username", "filename", "version")
 
 
 def _show(value: Any) -> str:
@@ -49,11 +51,12 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def entry_rows(entry: AuditEntry, *, full: bool = False) -> list[tuple[str, str, str]]:
-    """(field, old, new) rows of one entry, for the side-by-side diff (``full``: every field)."""
+def entry_rows(entry: AuditEntry, *, hidden: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+    """(field, old, new) rows of one entry, for the side-by-side diff (without ``hidden``)."""
+    hidden = frozenset(hidden)
     rows = []
     for name, change in sorted(entry.changes.items()):
-        if name in INTERNAL_FIELDS and not full:
+        if name in hidden:
             continue
         if isinstance(change, dict):  # m2m: {"added": [...]} / {"removed": [...]}
             rows.append((name, _show(change.get("removed")), _show(change.get("added"))))
@@ -64,8 +67,12 @@ def entry_rows(entry: AuditEntry, *, full: bool = False) -> list[tuple[str, str,
     return rows
 
 
-def _own_label(values: dict[str, Any]) -> str | None:
-    for name in LABEL_FIELDS:
+def _label_fields(site: admin.AdminSite, model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(getattr(site._registry.get(model), "audit_label_fields", ()))
+
+
+def _own_label(values: dict[str, Any], label_fields: Iterable[str]) -> str | None:
+    for name in label_fields:
         if values.get(name):
             return str(values[name])
     return None
@@ -95,14 +102,15 @@ def object_labels(
     if parent_name:
         parent_model = model._meta.get_field(parent_name).related_model
         parent_keys = {str(v[parent_name]) for v in values.values() if v.get(parent_name)}
-        live = _live_values(parent_model, parent_keys)
+        live = _live_values(parent_model, parent_keys, _label_fields(site, parent_model))
         gone = _deleted_values(parent_model, parent_keys - set(live))
         labels = object_labels(site, parent_model, {**gone, **live})
         for key, (label, _, _) in labels.items():
             parents[key] = (label, _change_url(site, parent_model, key) if key in live else None)
+    label_fields = _label_fields(site, model)
     result = {}
     for key, fields in values.items():
-        own = _own_label(fields) or f"#{key}"
+        own = _own_label(fields, label_fields) or f"#{key}"
         parent = parents.get(str(fields.get(parent_name))) if parent_name else None
         if parent and getattr(model_admin, "audit_label_with_parent", False):
             own = f"{parent[0]} {own}"
@@ -110,10 +118,13 @@ def object_labels(
     return result
 
 
-def _live_values(model: type[models.Model], keys: set[str]) -> dict[str, dict[str, Any]]:
+def _live_values(
+    model: type[models.Model], keys: set[str], label_fields: Iterable[str]
+) -> dict[str, dict[str, Any]]:
     if not keys:
         return {}
-    fields = [f for f in model._meta.concrete_fields if f.name in LABEL_FIELDS or f.is_relation]
+    label_fields = set(label_fields)
+    fields = [f for f in model._meta.concrete_fields if f.name in label_fields or f.is_relation]
     rows = model._default_manager.filter(pk__in=keys).values("pk", *[f.attname for f in fields])
     return {str(row["pk"]): {f.name: row[f.attname] for f in fields} for row in rows}
 
@@ -131,14 +142,20 @@ def _change_url(site: admin.AdminSite, model: type[models.Model], key: str) -> s
 class AuditHistoryMixin:
     """Mix into a ModelAdmin (first base) to get the audit History and restore views.
 
-    ``audit_parent`` names the foreign key shown as an object's parent on the
-    deleted-objects page; ``audit_label_with_parent`` prefixes the parent's
-    label to the object's own (a release is ``geo-cache 1.0.0``).
+    ``audit_label_fields`` are the fields that name an object on the
+    deleted-objects page (the first one with a value; else ``#pk``);
+    ``audit_parent`` names the foreign key shown as its parent there;
+    ``audit_label_with_parent`` prefixes the parent's label to the object's own
+    (a release is ``geo-cache 1.0.0``). ``audit_hidden_fields`` are left out of
+    the diffs (values derived on save from other fields: noise); the audit
+    entry's own admin page shows every field.
     """
 
     change_list_template = "audit/change_list.html"
+    audit_label_fields: tuple[str, ...] = ()
     audit_parent: str | None = None
     audit_label_with_parent = False
+    audit_hidden_fields: tuple[str, ...] = ()
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -190,7 +207,7 @@ class AuditHistoryMixin:
             rows.append(
                 {
                     "entry": entry,
-                    "diff": entry_rows(entry),
+                    "diff": entry_rows(entry, hidden=self.audit_hidden_fields),
                     "restore_url": self._url("audit_restore", quote(obj.pk), entry.pk)
                     if editable
                     else None,
@@ -283,7 +300,7 @@ class AuditHistoryMixin:
                     "parent_noun": self.model._meta.get_field(self.audit_parent).verbose_name
                     if self.audit_parent
                     else None,
-                    "diff": entry_rows(entry),
+                    "diff": entry_rows(entry, hidden=self.audit_hidden_fields),
                     "exists": entry.object_key in existing,
                     "restore_url": self._url("audit_restore_deleted", entry.pk)
                     if can_add and entry.object_key not in existing
@@ -315,6 +332,7 @@ class AuditHistoryMixin:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(self._url("audit_deleted"))
         except Exception as exc:  # an integrity error names what blocks the restore
+            logger.warning("restore of deleted entry #%s failed", entry_id, exc_info=True)
             self.message_user(
                 request, f"Could not restore entry #{entry_id}: {exc}", messages.ERROR
             )
@@ -373,28 +391,21 @@ class AuditEntryAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     sortable_by = ("timestamp",)
     change_form_template = "audit/entry_change_form.html"
+    # Every entry field (when and what first), the changes as a table.
     fields = (
         "timestamp",
         "operation",
-        "model",
-        "object_key",
-        "changes_table",
-        "actor",
-        "actor_id",
-        "remote_addr",
-        "correlation_id",
-        "raw",
-        "note",
-        "prev_hash",
-        "hash",
+        *(
+            "changes_table" if name == "changes" else name
+            for name in ENTRY_NAMES
+            if name not in ("timestamp", "operation")
+        ),
     )
     readonly_fields = fields
 
     @admin.display(description="changes")
     def changes_table(self, obj: AuditEntry) -> str:
-        return render_to_string(
-            "audit/_diff.html", {"diff": entry_rows(obj, full=True), "full": True}
-        )
+        return render_to_string("audit/_diff.html", {"diff": entry_rows(obj), "full": True})
 
     def has_add_permission(self, request):
         return False

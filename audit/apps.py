@@ -7,8 +7,6 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit import checks, normalize, receivers  # noqa: F401 - checks registers itself
+        from audit import checks, receivers  # noqa: F401 - checks registers itself
 
-        # Normalizers first: the audit records the normalized values they produce.
-        normalize.connect()
         receivers.connect_all()

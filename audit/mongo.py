@@ -403,13 +403,7 @@ def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> A
     """
     if not is_enabled() or not requests:
         return collection.bulk_write(requests, **kwargs)
-    ids: list[Any] = []  # per request, None when it matched nothing
-    for request in requests:
-        _id = _request_id(request)
-        if _id is None:
-            match = collection.find_one(getattr(request, "_filter", {}) or {}, {"_id": 1})
-            _id = match["_id"] if match else None
-        ids.append(_id)
+    ids = _request_ids(collection, requests)
     before = _fetch_by_ids(
         collection,
         [
@@ -423,11 +417,52 @@ def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> A
         result = collection.bulk_write(requests, **kwargs)
     except BulkWriteError as exc:
         error, result = exc, None
-    failed: set[int] = set()
+    failed = _failed_indexes(error, len(requests), ordered=kwargs.get("ordered", True))
+    known, unknown = _states_told(requests, ids, failed, before)
+    # Upserts by a non-_id filter create documents we could not name beforehand.
+    upserted = getattr(result, "upserted_ids", None) or {}
+    unknown.extend(v for v in upserted.values() if v not in before)
+    # A read is the final state: it also covers an _id that several requests wrote.
+    fetched = _fetch_by_ids(collection, list(dict.fromkeys(unknown)))
+    after = {**known, **{_id: fetched.get(_id) for _id in unknown}}
+    entries = []
+    for _id in dict.fromkeys([*(i for i in ids if i is not None), *after]):
+        entry = _bulk_entry(collection, _id, before.get(_id), after, told=_id in known)
+        if entry is not None:
+            entries.append(entry)
+    mongo_record(entries)
     if error is not None:
-        failed = {e["index"] for e in error.details.get("writeErrors", ())}
-        if kwargs.get("ordered", True) and failed:
-            failed |= set(range(min(failed), len(requests)))  # an ordered write stops there
+        raise error
+    return result
+
+
+def _request_ids(collection: Any, requests: list[Any]) -> list[Any]:
+    """The _id each request writes (None when it matched nothing): one query per request
+    whose filter is not an _id."""
+    ids: list[Any] = []
+    for request in requests:
+        _id = _request_id(request)
+        if _id is None:
+            match = collection.find_one(getattr(request, "_filter", {}) or {}, {"_id": 1})
+            _id = match["_id"] if match else None
+        ids.append(_id)
+    return ids
+
+
+def _failed_indexes(error: BulkWriteError | None, count: int, *, ordered: bool) -> set[int]:
+    """The indexes of the requests a failed bulk write did not apply."""
+    if error is None:
+        return set()
+    failed = {e["index"] for e in error.details.get("writeErrors", ())}
+    if ordered and failed:
+        failed |= set(range(min(failed), count))  # an ordered write stops there
+    return failed
+
+
+def _states_told(
+    requests: list[Any], ids: list[Any], failed: set[int], before: Mapping[Any, dict]
+) -> tuple[dict[Any, dict[str, Any] | None], list[Any]]:
+    """({_id: the state the request leaves, None if deleted}, [_ids whose state must be read])."""
     known: dict[Any, dict[str, Any] | None] = {}
     unknown: list[Any] = []
     for index, (request, _id) in enumerate(zip(requests, ids, strict=True)):
@@ -442,40 +477,38 @@ def audited_bulk_write(collection: Any, requests: list[Any], **kwargs: Any) -> A
             known[_id] = None
         else:
             unknown.append(_id)
-    # Upserts by a non-_id filter create documents we could not name beforehand.
-    upserted = getattr(result, "upserted_ids", None) or {}
-    unknown.extend(v for v in upserted.values() if v not in before)
-    # A read is the final state: it also covers an _id that several requests wrote.
-    fetched = _fetch_by_ids(collection, list(dict.fromkeys(unknown)))
-    after = {**known, **{_id: fetched.get(_id) for _id in unknown}}
+    return known, unknown
+
+
+def _bulk_entry(
+    collection: Any,
+    _id: Any,
+    old: dict[str, Any] | None,
+    after: Mapping[Any, dict[str, Any] | None],
+    *,
+    told: bool,
+) -> EntryData | None:
+    """The entry of one document a bulk write changed (None when nothing changed);
+    ``told``: its new state is what a request stated, not read back."""
     label = collection.name
-    entries = []
-    for _id in dict.fromkeys([*(i for i in ids if i is not None), *after]):
-        old = before.get(_id)
-        new = after.get(_id, old)  # a failed request changed nothing
-        if _id in known and new is not None:
-            if old is None:
-                text = created_changes_json(collection, new)
-                if text != "{}":
-                    entries.append(
-                        EntryData(label, str(_id), Operation.BULK_CREATE, None, changes_json=text)
-                    )
-                continue
-            new = _as_stored(collection, new)
-        changes = doc_changes(old, new)
-        if not changes:
-            continue
+    new = after.get(_id, old)  # a failed request changed nothing
+    if told and new is not None:
         if old is None:
-            op = Operation.BULK_CREATE
-        elif new is None:
-            op = Operation.BULK_DELETE
-        else:
-            op = Operation.BULK_UPDATE
-        entries.append(EntryData(label, str(_id), op, changes))
-    mongo_record(entries)
-    if error is not None:
-        raise error
-    return result
+            text = created_changes_json(collection, new)
+            if text == "{}":
+                return None
+            return EntryData(label, str(_id), Operation.BULK_CREATE, None, changes_json=text)
+        new = _as_stored(collection, new)
+    changes = doc_changes(old, new)
+    if not changes:
+        return None
+    if old is None:
+        op = Operation.BULK_CREATE
+    elif new is None:
+        op = Operation.BULK_DELETE
+    else:
+        op = Operation.BULK_UPDATE
+    return EntryData(label, str(_id), op, changes)
 
 
 def _fetch_by_ids(collection: Any, ids: list[Any]) -> dict[Any, dict]:

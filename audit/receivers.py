@@ -13,10 +13,6 @@ Documents: the same with MongoEngine's signals; ``post_bulk_insert`` covers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from django.db import models
 from django.db.models import signals as dj
 
@@ -28,21 +24,11 @@ from audit.tracking import (
     AuditedModelMixin,
     diff,
     full_changes,
+    in_queryset_delete,
     model_label,
     snapshot,
     tracked_fields,
 )
-
-_in_queryset_delete: ContextVar[bool] = ContextVar("audit_queryset_delete", default=False)
-
-
-@contextmanager
-def queryset_delete() -> Iterator[None]:
-    token = _in_queryset_delete.set(True)
-    try:
-        yield
-    finally:
-        _in_queryset_delete.reset(token)
 
 
 def audited_models() -> list[type[models.Model]]:
@@ -111,7 +97,7 @@ def record_save(sender, instance, created, raw=False, using=None, update_fields=
 def record_delete(sender, instance, using=None, **kwargs) -> None:
     if not is_enabled():
         return
-    op = Operation.BULK_DELETE if _in_queryset_delete.get() else Operation.DELETE
+    op = Operation.BULK_DELETE if in_queryset_delete() else Operation.DELETE
     changes = full_changes(instance, created=False)
     sql_record([EntryData(model_label(sender), str(instance.pk), op, changes)], using=using)
 

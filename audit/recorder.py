@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -41,6 +42,9 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from audit.context import AuditContext, get_context, is_enabled
+from audit.entry_fields import CONTENT_NAMES
+
+logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 MONGO_ENTRIES = "audit_entries"
@@ -138,21 +142,6 @@ def _chain_key() -> bytes:
     return (getattr(settings, "AUDIT_CHAIN_KEY", "") or "").encode()
 
 
-CONTENT_KEYS = (
-    "model",
-    "object_key",
-    "operation",
-    "changes",
-    "timestamp",
-    "actor",
-    "actor_id",
-    "remote_addr",
-    "correlation_id",
-    "raw",
-    "note",
-)
-
-
 def canonical_json(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
     """Sorted keys, no spaces, unescaped text: one text per value, in both stores.
 
@@ -165,13 +154,13 @@ def canonical_json(value: Any, *, default: Callable[[Any], Any] | None = None) -
 
 def content_json(entry: Mapping[str, Any]) -> str:
     """The canonical JSON of an entry's content (what its digest covers)."""
-    content = {key: entry[key] for key in CONTENT_KEYS}
+    content = {key: entry[key] for key in CONTENT_NAMES}
     content["timestamp"] = _ts_text(entry["timestamp"])
     content["raw"] = bool(entry["raw"])
     return canonical_json(content)
 
 
-_SORTED_CONTENT_KEYS = tuple(sorted(CONTENT_KEYS))
+_SORTED_CONTENT_NAMES = tuple(sorted(CONTENT_NAMES))
 
 
 def _content_text(row: Mapping[str, Any], changes_text: str, ts_text: str) -> str:
@@ -183,7 +172,7 @@ def _content_text(row: Mapping[str, Any], changes_text: str, ts_text: str) -> st
     (``_ts_text``, the same for a whole batch) as given.
     """
     members = []
-    for key in _SORTED_CONTENT_KEYS:
+    for key in _SORTED_CONTENT_NAMES:
         if key == "changes":
             text = changes_text
         elif key == "timestamp":
@@ -419,6 +408,12 @@ def mongo_record(entries: Iterable[EntryData]) -> int:
                 # an older version, which moved it after inserting): keep what
                 # went in and chain the rest after the real last entry.
                 inserted = exc.details.get("nInserted", 0)
+                logger.info(
+                    "audit: MongoDB chain positions after %s were taken; chaining the other"
+                    " %s entries after the last stored one",
+                    seq + inserted,
+                    len(pending) - inserted,
+                )
                 pending = pending[inserted:]
                 real = _mongo_tip(collection, after=seq + inserted)
                 tip = real if _move_tip(chain, new, real) else _UNKNOWN

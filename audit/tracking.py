@@ -12,7 +12,8 @@ change and its entry commit or roll back together.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -24,17 +25,31 @@ from audit.models import Operation
 from audit.recorder import EntryData, json_safe, sql_batch, sql_record
 
 MISSING = object()
-# Fields whose changes are noise (set on every login) or secrets.
-# A package's description_html is derived from its description (rendered on save),
-# a file's API entries from its other fields (catalog.file_entries).
-IGNORED_FIELDS = frozenset(
-    {"last_login", "description_html", "json_entry", "simple_html", "simple_json"}
-)
+# Fields whose changes are noise (Django's auth sets last_login on every login)
+# or secrets. A model adds its own noise (a field derived from another on save)
+# as ``audit_ignored_fields``.
+IGNORED_FIELDS = frozenset({"last_login"})
 REDACTED_FIELDS = frozenset({"password"})
 REDACTED = "<redacted>"
 _CHUNK = 2000
 _PLAIN = (str, int, float, bool, type(None))
 _inside_bulk_update: ContextVar[bool] = ContextVar("audit_inside_bulk_update", default=False)
+_in_queryset_delete: ContextVar[bool] = ContextVar("audit_queryset_delete", default=False)
+
+
+@contextmanager
+def queryset_delete() -> Iterator[None]:
+    """Deletions in this block come from a queryset delete (recorded as bulk deletes)."""
+    token = _in_queryset_delete.set(True)
+    try:
+        yield
+    finally:
+        _in_queryset_delete.reset(token)
+
+
+def in_queryset_delete() -> bool:
+    """Whether the current deletion is part of a queryset delete (see :func:`queryset_delete`)."""
+    return _in_queryset_delete.get()
 
 
 def model_label(model: type[models.Model]) -> str:
@@ -45,12 +60,11 @@ def tracked_fields(model: type[models.Model]) -> list[models.Field]:
     """Concrete fields an entry records (auto_now timestamps say nothing new)."""
     cached = model.__dict__.get("_audit_tracked_fields")
     if cached is None:
+        ignored = IGNORED_FIELDS | frozenset(getattr(model, "audit_ignored_fields", ()))
         cached = [
             f
             for f in model._meta.concrete_fields
-            if not f.primary_key
-            and not getattr(f, "auto_now", False)
-            and f.name not in IGNORED_FIELDS
+            if not f.primary_key and not getattr(f, "auto_now", False) and f.name not in ignored
         ]
         model._audit_tracked_fields = cached
     return cached
@@ -276,14 +290,12 @@ class AuditedQuerySet(models.QuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         if not is_enabled():
             return super().delete()
-        from audit import receivers
-
         # Django sends post_delete per object (also for cascades); collect those
         # entries and write them in one insert inside the delete's transaction.
         with (
             one_operation(),
             transaction.atomic(using=self.db, savepoint=False),
-            receivers.queryset_delete(),
+            queryset_delete(),
             sql_batch(self.db),
         ):
             return super().delete()

@@ -73,8 +73,8 @@ from django.test.utils import (  # noqa: E402
 )
 
 from audit.context import audit_context, audit_disabled  # noqa: E402
+from audit.entry_fields import ENTRY_NAMES  # noqa: E402
 from audit.recorder import MONGO_INDEXES, mongo_db  # noqa: E402
-from audit.services import ENTRY_FIELDS  # noqa: E402
 from catalog.documents import PackageDocument, ReleaseDocument  # noqa: E402
 from catalog.models import Package, Release  # noqa: E402
 
@@ -298,12 +298,12 @@ def _entries_statement(count: int, tag: str) -> tuple[str, list]:
     VALUES list); other databases: a multi-row VALUES list.
     """
     rows = _entry_values(count, tag)
-    columns = ", ".join(f'"{name}"' for name in ENTRY_FIELDS)
+    columns = ", ".join(f'"{name}"' for name in ENTRY_NAMES)
     insert = f"INSERT INTO audit_auditentry ({columns}) "
     if connection.vendor == "postgresql":
         data = [
             {
-                **dict(zip(ENTRY_FIELDS, row, strict=True)),
+                **dict(zip(ENTRY_NAMES, row, strict=True)),
                 "changes": json.loads(row[3]),
                 "timestamp": row[4].isoformat(),
             }
@@ -311,7 +311,7 @@ def _entries_statement(count: int, tag: str) -> tuple[str, list]:
         ]
         sql = f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS x({_RECORD_TYPES})"  # noqa: S608
         return insert + sql, [json.dumps(data)]
-    values = ", ".join(["(" + ", ".join(["%s"] * len(ENTRY_FIELDS)) + ")"] * count)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(ENTRY_NAMES)) + ")"] * count)
     return insert + "VALUES " + values, [v for row in rows for v in row]
 
 
@@ -437,7 +437,7 @@ def mongo_floors(n: int, batch: int, batches: int) -> Floors:
         docs = []
         for row in _entry_values(count, tag):
             position += 1
-            docs.append({"_id": position, **dict(zip(ENTRY_FIELDS, row, strict=True))})
+            docs.append({"_id": position, **dict(zip(ENTRY_NAMES, row, strict=True))})
         return docs
 
     for op in ("save (create)", "save (update)", "delete"):

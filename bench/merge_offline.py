@@ -45,8 +45,9 @@ django.setup()
 from mongoengine.connection import get_db  # noqa: E402
 
 from catalog.documents import release_document_id  # noqa: E402
-from catalog.services.merge import source_spec_parse, sources_merge  # noqa: E402
-from catalog.services.offline import job_run  # noqa: E402
+from catalog.services.merge.orchestration import sources_merge  # noqa: E402
+from catalog.services.merge.sources import source_spec_parse  # noqa: E402
+from catalog.services.offline.runner import job_run  # noqa: E402
 from catalog.versions import parse_version  # noqa: E402
 
 BASE = datetime(2020, 1, 1, tzinfo=UTC)

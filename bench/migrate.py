@@ -66,8 +66,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,10 +73,6 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGET_SPEEDUP = 10.0  # (b) / (a), at least
-TARGET_FLOOR = 2.0  # (c) / (b), at most
-TARGET_RERUN = 0.2  # re-run / first run, under
-TARGET_MEMORY = 20.0  # peak memory growth in percent for a tenfold catalog, under
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "project.settings",
     "SECRET_KEY": "bench-only-secret-key-not-for-production",
@@ -88,7 +82,6 @@ BENCH_ENV = {
     "LOG_LEVEL": "ERROR",
 }
 PG_PORT = os.environ.get("PYINDEX_PG_PORT", "54329")
-MB = 1024 * 1024
 BENCH_DATABASE = "pyindex_bench_migrate"
 
 
@@ -245,7 +238,7 @@ def mongo_clear() -> None:
 def catalog_clear() -> None:
     """Drop the catalog's collections and the migration's checkpoints (not the audit trail)."""
     from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
-    from catalog.services.migrate import state_collection
+    from catalog.services.migration.state import state_collection
 
     for document in (UserDocument, ReleaseDocument, PackageDocument):
         document._get_collection().drop()
@@ -262,320 +255,6 @@ def stored_checksums() -> dict[str, dict[Any, str]]:
         }
         for document in (UserDocument, ReleaseDocument, PackageDocument)
     }
-
-
-def _ms(value):
-    """A datetime (or None) to MongoDB's milliseconds, as catalog.mapping does."""
-    return value.replace(microsecond=value.microsecond // 1000 * 1000) if value else value
-
-
-def _clean(value):
-    return _ms(value) if isinstance(value, datetime) else value
-
-
-# (a) one document at a time ---------------------------------------------------
-
-
-def loop_sample(size: int) -> dict[str, list[int]]:
-    """Primary keys spread over each table, in the catalog's mix of documents."""
-    from catalog.models import Package, Release, User
-
-    pks = {
-        name: list(model.objects.order_by("pk").values_list("pk", flat=True))
-        for name, model in (("users", User), ("releases", Release), ("packages", Package))
-    }
-    total = sum(len(v) for v in pks.values())
-    # At most a fifth of the catalog: a smoke run on a tiny catalog stays quick.
-    size = min(size, max(1, total // 5))
-    sample = {}
-    for name, keys in pks.items():
-        n = min(len(keys), max(1, round(size * len(keys) / total))) if keys else 0
-        step = max(1, len(keys) // n) if n else 1
-        sample[name] = keys[::step][:n]
-    return sample
-
-
-def _save(document_cls, doc: dict[str, Any]) -> None:
-    from catalog.mapping import document_checksum
-
-    doc["checksum"] = document_checksum(doc)
-    doc[document_cls._meta["id_field"]] = doc.pop("_id")
-    document_cls(**doc).save()
-
-
-def _loop_rows(sample: dict[str, list[int]]):
-    """Rows as model instances, related rows loaded lazily, one document save() at a time.
-
-    Yields after each document written.
-    """
-    from catalog.documents import (
-        PackageDocument,
-        ReleaseDocument,
-        UserDocument,
-        release_document_id,
-    )
-    from catalog.mapping import FILE_FIELDS, PACKAGE_FIELDS, RELEASE_FIELDS, USER_FIELDS
-    from catalog.models import Package, Release, User
-
-    for user in User.objects.filter(pk__in=sample["users"]).order_by("pk"):
-        doc = {"_id": user.username, "sql_id": user.pk}
-        doc.update({f: _clean(getattr(user, f)) for f in USER_FIELDS})
-        _save(UserDocument, doc)
-        yield
-    for release in Release.objects.filter(pk__in=sample["releases"]).order_by("pk"):
-        name = release.package.name  # a query per release
-        doc = {
-            "_id": release_document_id(name, release.version),
-            "sql_id": release.pk,
-            "package": name,
-        }
-        doc.update({f: _clean(getattr(release, f)) for f in RELEASE_FIELDS})
-        doc["files"] = [
-            {f: _clean(getattr(file, f)) for f in FILE_FIELDS}
-            for file in release.files.order_by("filename")  # and another
-        ]
-        _save(ReleaseDocument, doc)
-        yield
-    for package in Package.objects.filter(pk__in=sample["packages"]).order_by("pk"):
-        doc = {"_id": package.name, "sql_id": package.pk}
-        doc.update({f: _clean(getattr(package, f)) for f in PACKAGE_FIELDS})
-        license_ = package.license
-        doc["license"] = {"name": license_.name, "spdx_id": license_.spdx_id} if license_ else None
-        doc["classifiers"] = sorted(c.name for c in package.classifiers.all())
-        roles = sorted(package.roles.all(), key=lambda m: (m.role != "owner", m.user.username))
-        doc["maintainers"] = [
-            {"user_id": m.user_id, "username": m.user.username, "role": m.role} for m in roles
-        ]
-        releases = list(package.releases.order_by("-sort_key"))
-        latest = next((r for r in releases if not r.yanked and not r.is_prerelease), None)
-        latest = latest or (releases[0] if releases else None)
-        doc["latest"] = latest and {
-            "version": latest.version,
-            "sort_key": latest.sort_key,
-            "created": _ms(latest.created),
-            "requires_python": latest.requires_python,
-            "is_prerelease": latest.is_prerelease,
-            "yanked": latest.yanked,
-        }
-        doc["release_count"] = len(releases)
-        _save(PackageDocument, doc)
-        yield
-
-
-def loop_save(sample: dict[str, list[int]]) -> tuple[float, int]:
-    """(seconds, documents) of the save() loop over ``sample``."""
-    gc.collect()
-    written = 0
-    started = time.perf_counter()
-    for _ in _loop_rows(sample):
-        written += 1
-    seconds = time.perf_counter() - started
-    catalog_clear()
-    return seconds, written
-
-
-# (c) the floor ------------------------------------------------------------------
-
-
-def floor_run(batch_size: int) -> tuple[dict[str, float], dict[str, dict[Any, str]]]:
-    """values_list() reads, plain dicts, insert_many; returns timings and checksums.
-
-    Primary-key keyset batches, as the migration reads; the related rows of a
-    batch by primary-key range. Then the collections' declared indexes, as the
-    migration leaves them (a server builds them per document: on the local
-    server each index costs about as much as the insert itself).
-
-    The audited floor adds what an audited migration must also store: one
-    entry per document (its JSON and a hash, chained) inserted with
-    insert_many into the audit collection, with that collection's indexes;
-    timed apart ("entries").
-    """
-    import hashlib
-
-    from audit.recorder import MONGO_ENTRIES, ensure_mongo_indexes, mongo_db
-    from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
-    from catalog.mapping import (
-        FILE_FIELDS,
-        PACKAGE_FIELDS,
-        RELEASE_FIELDS,
-        USER_FIELDS,
-        document_checksum,
-    )
-    from catalog.models import Maintainer, Package, Release, ReleaseFile, User
-
-    def dates(model, fields):
-        return [
-            f for f in fields if model._meta.get_field(f).get_internal_type() == "DateTimeField"
-        ]
-
-    timings = {"read": 0.0, "build": 0.0, "insert": 0.0, "indexes": 0.0, "entries": 0.0}
-    ensure_mongo_indexes()
-    entries = mongo_db()[MONGO_ENTRIES]
-    now = datetime.now(UTC)
-    chain = {"seq": 0, "hash": ""}
-    checksums: dict[str, dict[Any, str]] = {}
-
-    def batches(model, fields):
-        last = 0
-        while True:
-            started = time.perf_counter()
-            rows = list(
-                model.objects.filter(pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", *fields)[:batch_size]
-            )
-            timings["read"] += time.perf_counter() - started
-            if not rows:
-                return
-            yield rows
-            last = rows[-1][0]
-
-    def write(document, docs, sums):
-        started = time.perf_counter()
-        for doc in docs:
-            doc["checksum"] = sums[doc["_id"]] = document_checksum(doc)
-        timings["build"] += time.perf_counter() - started
-        started = time.perf_counter()
-        document._get_collection().insert_many(docs, ordered=False)
-        timings["insert"] += time.perf_counter() - started
-        started = time.perf_counter()
-        rows = []
-        for doc in docs:
-            text = json.dumps(doc, sort_keys=True, default=str)
-            chain["seq"] += 1
-            chain["hash"] = hashlib.sha256((chain["hash"] + text).encode()).hexdigest()
-            rows.append(
-                {
-                    "_id": chain["seq"],
-                    "model": document._get_collection_name(),
-                    "object_key": str(doc["_id"]),
-                    "operation": "bulk_create",
-                    "timestamp": now,
-                    "actor": "command:bench_floor",
-                    "correlation_id": "bench-floor",
-                    "changes": text,
-                    "hash": chain["hash"],
-                }
-            )
-        entries.insert_many(rows, ordered=True)
-        timings["entries"] += time.perf_counter() - started
-
-    # users
-    sums = checksums[UserDocument._get_collection_name()] = {}
-    keys = ("sql_id", "_id", *USER_FIELDS)
-    stamps = dates(User, USER_FIELDS)
-    for rows in batches(User, ("username", *USER_FIELDS)):
-        started = time.perf_counter()
-        docs = []
-        for row in rows:
-            doc = dict(zip(keys, row, strict=True))
-            for key in stamps:
-                doc[key] = _ms(doc[key])
-            docs.append(doc)
-        timings["build"] += time.perf_counter() - started
-        write(UserDocument, docs, sums)
-
-    # releases, files embedded
-    sums = checksums[ReleaseDocument._get_collection_name()] = {}
-    keys = ("sql_id", "package", *RELEASE_FIELDS)
-    stamps = dates(Release, RELEASE_FIELDS)
-    for rows in batches(Release, ("package__name", *RELEASE_FIELDS)):
-        started = time.perf_counter()
-        files: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for release_id, *values in (
-            ReleaseFile.objects.filter(release_id__gte=rows[0][0], release_id__lte=rows[-1][0])
-            .order_by("release_id", "filename")
-            .values_list("release_id", *FILE_FIELDS)
-        ):
-            file = dict(zip(FILE_FIELDS, values, strict=True))
-            file["upload_time"] = _ms(file["upload_time"])
-            files[release_id].append(file)
-        timings["read"] += time.perf_counter() - started
-        started = time.perf_counter()
-        docs = []
-        for row in rows:
-            doc = dict(zip(keys, row, strict=True))
-            doc["_id"] = f"{doc['package']}=={doc['version']}"
-            for key in stamps:
-                doc[key] = _ms(doc[key])
-            doc["files"] = files.get(doc["sql_id"], [])
-            docs.append(doc)
-        timings["build"] += time.perf_counter() - started
-        write(ReleaseDocument, docs, sums)
-
-    # packages: license, classifiers, maintainers, latest release and count embedded
-    sums = checksums[PackageDocument._get_collection_name()] = {}
-    keys = ("sql_id", "_id", *PACKAGE_FIELDS, "license_name", "license_spdx")
-    stamps = dates(Package, PACKAGE_FIELDS)
-    through = Package.classifiers.through
-    for rows in batches(Package, ("name", *PACKAGE_FIELDS, "license__name", "license__spdx_id")):
-        started = time.perf_counter()
-        low, high = rows[0][0], rows[-1][0]
-        classifiers = defaultdict(list)
-        for package_id, name in through.objects.filter(
-            package_id__gte=low, package_id__lte=high
-        ).values_list("package_id", "classifier__name"):
-            classifiers[package_id].append(name)
-        roles = defaultdict(list)
-        for package_id, user_id, username, role in Maintainer.objects.filter(
-            package_id__gte=low, package_id__lte=high
-        ).values_list("package_id", "user_id", "user__username", "role"):
-            roles[package_id].append((role != "owner", username, user_id, role))
-        latest: dict[int, tuple] = {}
-        newest: dict[int, tuple] = {}
-        counts: dict[int, int] = defaultdict(int)
-        for row in (
-            Release.objects.filter(package_id__gte=low, package_id__lte=high)
-            .order_by("package_id", "-sort_key")
-            .values_list(
-                "package_id",
-                "version",
-                "sort_key",
-                "created",
-                "requires_python",
-                "is_prerelease",
-                "yanked",
-            )
-        ):
-            package_id = row[0]
-            counts[package_id] += 1
-            if package_id not in newest:
-                newest[package_id] = row
-            if package_id not in latest and not row[5] and not row[6]:
-                latest[package_id] = row
-        timings["read"] += time.perf_counter() - started
-        started = time.perf_counter()
-        docs = []
-        for row in rows:
-            doc = dict(zip(keys, row, strict=True))
-            for key in stamps:
-                doc[key] = _ms(doc[key])
-            name, spdx = doc.pop("license_name"), doc.pop("license_spdx")
-            doc["license"] = None if name is None else {"name": name, "spdx_id": spdx}
-            pk = doc["sql_id"]
-            doc["classifiers"] = sorted(classifiers.get(pk, ()))
-            doc["maintainers"] = [
-                {"user_id": user_id, "username": username, "role": role}
-                for _, username, user_id, role in sorted(roles.get(pk, ()))
-            ]
-            chosen = latest.get(pk) or newest.get(pk)
-            doc["latest"] = chosen and {
-                "version": chosen[1],
-                "sort_key": chosen[2],
-                "created": _ms(chosen[3]),
-                "requires_python": chosen[4],
-                "is_prerelease": chosen[5],
-                "yanked": chosen[6],
-            }
-            doc["release_count"] = counts.get(pk, 0)
-            docs.append(doc)
-        timings["build"] += time.perf_counter() - started
-        write(PackageDocument, docs, sums)
-    started = time.perf_counter()
-    for document in (UserDocument, ReleaseDocument, PackageDocument):
-        document.ensure_indexes()
-    timings["indexes"] = time.perf_counter() - started
-    return timings, checksums
 
 
 def checksums_compare(
@@ -606,7 +285,9 @@ def child_throughput(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
 
     from audit.context import audit_context, audit_disabled
-    from catalog.services.migrate import catalog_migrate
+    from bench.migrating.floor import floor_run
+    from bench.migrating.loop import loop_sample, loop_save
+    from catalog.services.migration.to_mongo import catalog_migrate
 
     catalog = catalog_counts()
     documents = catalog["users"] + catalog["releases"] + catalog["packages"]
@@ -630,10 +311,12 @@ def child_throughput(args: argparse.Namespace) -> dict[str, Any]:
     sample = loop_sample(args.sample)
     with audit_context(command="bench_migrate_loop"):
         seconds, written = loop_save(sample)
+    catalog_clear()
     out["loop"] = {"documents": written, "seconds": seconds}
     if out["audit_enabled"]:
         with audit_disabled():
             seconds, written = loop_save(sample)
+        catalog_clear()
         out["loop_unaudited"] = {"documents": written, "seconds": seconds}
 
     # (b) the service as the command runs it, last: with auditing on, first once
@@ -675,7 +358,7 @@ def child_throughput(args: argparse.Namespace) -> dict[str, Any]:
 def child_memory(args: argparse.Namespace) -> dict[str, Any]:
     import tracemalloc
 
-    from catalog.services.migrate import catalog_migrate
+    from catalog.services.migration.to_mongo import catalog_migrate
 
     catalog = catalog_counts()
     options = {"batch_size": args.memory_batch_size, "workers": args.workers, "dry_run": True}
@@ -704,198 +387,6 @@ CHILDREN = {"prepare": child_prepare, "throughput": child_throughput, "memory": 
 
 
 # --- report ----------------------------------------------------------------------
-
-
-def _rate(part: dict[str, Any] | None) -> float:
-    if not part or not part["seconds"]:
-        return 0.0
-    return part.get("documents", 0) / part["seconds"]
-
-
-def _target(name, label, value, op, target, *, counts=True) -> dict[str, Any]:
-    ok = {">=": value >= target, "<=": value <= target, "<": value < target}[op]
-    return {
-        "name": name,
-        "label": label,
-        "value": value,
-        "op": op,
-        "target": target,
-        # Informative rows (auditing off on both sides) do not decide the exit status.
-        "ok": ok if counts else None,
-        "met": ok,
-    }
-
-
-def backend_summary(
-    name: str, run: dict[str, Any], small: dict, full: dict, *, local: bool
-) -> dict[str, Any]:
-    rates = {
-        key: _rate(run.get(key))
-        for key in (
-            "loop",
-            "loop_unaudited",
-            "migrate",
-            "migrate_unaudited",
-            "floor",
-            "floor_audited",
-        )
-    }
-    growth = (full["peak_bytes"] - small["peak_bytes"]) / small["peak_bytes"] * 100
-    loop, migrate, floor = rates["loop"], rates["migrate"], rates["floor"]
-    # Each side against the floor of the same work: audited, entries included.
-    audited = bool(rates["migrate_unaudited"])
-    migrate_floor = rates["floor_audited"] if audited else floor
-    # On the local server the bulk advantage itself is small: at least half the
-    # floor's, the floor doing the same work as ours (entries included when audited).
-    speedup_target = round(migrate_floor / loop / 2, 2) if local else TARGET_SPEEDUP
-    targets = [
-        _target(
-            "floor_speedup", "(c) / (a) docs/s, the floor's", floor / loop, ">=", 0, counts=False
-        ),
-        *(
-            [
-                _target(
-                    "floor_audited_speedup",
-                    "(c2) / (a) docs/s, the floor's",
-                    migrate_floor / loop,
-                    ">=",
-                    0,
-                    counts=False,
-                )
-            ]
-            if audited
-            else []
-        ),
-        _target("speedup", "(b) / (a) docs/s", migrate / loop, ">=", speedup_target),
-        _target(
-            "floor",
-            "(c2) / (b) docs/s" if audited else "(c) / (b) docs/s",
-            migrate_floor / migrate,
-            "<=",
-            TARGET_FLOOR,
-        ),
-        _target(
-            "rerun",
-            "re-run / first run, time",
-            run["rerun"]["seconds"] / run["migrate"]["seconds"],
-            "<",
-            TARGET_RERUN,
-        ),
-        _target("memory", "peak growth, 10x catalog, %", growth, "<", TARGET_MEMORY),
-    ]
-    if rates["migrate_unaudited"]:
-        unaudited = rates["migrate_unaudited"]
-        targets[2:2] = [
-            _target(
-                "speedup_unaudited",
-                "  audit off: (b) / (a)",
-                unaudited / rates["loop_unaudited"],
-                ">=",
-                round(floor / rates["loop_unaudited"] / 2, 2) if local else TARGET_SPEEDUP,
-                counts=False,
-            ),
-            _target(
-                "floor_unaudited",
-                "  audit off: (c) / (b)",
-                floor / unaudited,
-                "<=",
-                TARGET_FLOOR,
-                counts=False,
-            ),
-        ]
-    differ = run["migrate"]["failed"] + run["floor"]["check"]["differ"]
-    if differ:
-        targets.append(
-            {
-                "name": "same documents",
-                "label": "failed or differing documents",
-                "value": differ,
-                "op": "==",
-                "target": 0,
-                "ok": False,
-                "met": False,
-            }
-        )
-    return {
-        "backend": name,
-        "rates": rates,
-        "throughput": run,
-        "memory": {"small": small, "full": full, "growth_percent": growth},
-        "targets": targets,
-    }
-
-
-def print_report(summaries: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    first = summaries[0]["throughput"]
-    catalog = first["catalog"]
-    small = summaries[0]["memory"]["small"]["catalog"]
-    audit = "on" if first["audit_enabled"] else "off"
-    print(
-        f"catalog: {catalog['packages']:,} packages, {catalog['releases']:,} releases, "
-        f"{catalog['files']:,} files, {catalog['users']:,} users = {first['documents']:,} "
-        f"documents; small catalog (memory): {small['packages']:,} packages, "
-        f"{small['releases']:,} releases"
-    )
-    print(
-        f"settings: MongoDB {first['mongodb']}, "
-        f"AUDIT_ENABLED={audit} (the default: on), CATALOG_LIVE_SYNC=off; "
-        f"--batch-size {args.batch_size} (memory runs: {args.memory_batch_size}), "
-        f"--workers {args.workers}, "
-        f"loop sample {first['loop']['documents']:,} documents"
-    )
-    print(f"{'backend':9} {'measurement':44} {'documents':>10} {'seconds':>9} {'docs/s':>9}")
-    for s in summaries:
-        run = s["throughput"]
-        rows = [(f"(a) save() loop, audit {audit}", run["loop"])]
-        if run.get("loop_unaudited"):
-            rows.append(("    the same, audit off", run["loop_unaudited"]))
-        rows.append((f"(b) migrate_to_mongo, audit {audit}", run["migrate"]))
-        if run.get("migrate_unaudited"):
-            rows.append(("    the same, audit off", run["migrate_unaudited"]))
-        rerun, parts = run["rerun"], run["floor"]["parts"]
-        spent = ", ".join(f"{name} {sec:.2f} s" for name, sec in rerun["collections"].items())
-        rows += [
-            ("(b2) re-run on unchanged data", {**rerun, "documents": None}),
-            (
-                f"read {rerun['read']:,} rows, wrote {rerun['written']:,} documents; {spent}",
-                None,
-            ),
-            ("(c) floor: values_list + insert_many", run["floor"]),
-            (
-                f"read {parts['read']:.2f} s, build + checksum {parts['build']:.2f} s, "
-                f"insert_many {parts['insert']:.2f} s, indexes {parts['indexes']:.2f} s",
-                None,
-            ),
-            ("(c2) the floor + an entry per document", run["floor_audited"]),
-            (f"entries: build, hash, insert_many {parts['entries']:.2f} s", None),
-        ]
-        for label, part in rows:
-            if part is None:  # a detail of the row above
-                print(f"{'':9}     {label}")
-                continue
-            docs = part.get("documents")
-            rate = f"{docs / part['seconds']:9.0f}" if docs else f"{'-':>9}"
-            shown = f"{docs:10,}" if docs is not None else f"{'-':>10}"
-            print(f"{s['backend']:9} {label:44} {shown} {part['seconds']:9.2f} {rate}")
-        for size in ("small", "full"):
-            m = s["memory"][size]
-            label = f"dry run, {m['catalog']['packages']:,} packages"
-            print(
-                f"{s['backend']:9} {label:44}"
-                f" {m['documents']:10,} {m['seconds']:9.2f} {m['documents'] / m['seconds']:9.0f}"
-                f"  peak {m['peak_bytes'] / MB:.1f} MB (tracemalloc),"
-                f" RSS +{m['rss_growth_bytes'] / MB:.0f} MB"
-            )
-    print("targets:")
-    for s in summaries:
-        for t in s["targets"]:
-            value = t["value"]
-            shown = f"{value:.0f}" if t["name"] == "memory" else f"{value:.2f}"
-            verdict = {True: "ok", False: "MISSED", None: "(info)"}[t["ok"]]
-            print(
-                f"  {s['backend']:9} {t['label']:28} {shown:>8}  target {t['op']} {t['target']:g}"
-                f"  {verdict}"
-            )
 
 
 def main() -> int:
@@ -969,6 +460,8 @@ def main() -> int:
 
 
 def measure(args: argparse.Namespace, backends: list[str], small_packages: int) -> int:
+    from bench.migrating.report import backend_summary, print_report
+
     local = not args.server_kind.startswith("server at")
     summaries = []
     for backend in backends:

@@ -143,7 +143,6 @@ def _release_package(name: str, releases: int, *, maintainer) -> None:
             yanked=index % 97 == 50,
             yanked_reason="broken build" if index % 97 == 50 else "",
         )
-        release.compute_version_fields()
         objects.append(release)
     Release.objects.bulk_create(objects, batch_size=1000)
     files = []
@@ -221,7 +220,7 @@ def mongo_fill(batch: int = 2000) -> int:
                 collection.insert_many(docs, ordered=False)
                 written += len(docs)
     from catalog.documents import ensure_indexes
-    from catalog.services.migrate import counters_copy
+    from catalog.services.migration.to_mongo import counters_copy
 
     ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
     counters_copy()  # the home page's counts, as the migration copies them

@@ -78,8 +78,6 @@ def _catalog_ensure(size: int) -> None:
             releases = [
                 Release(package=package, version=f"{i // 100}.{i % 100}") for i in range(1000)
             ]
-            for release in releases:
-                release.compute_version_fields()
             Release.objects.bulk_create(releases)
     if not User.objects.filter(username="scale-admin").exists():
         User.objects.create_superuser("scale-admin", "scale-admin@example.org", "scale-admin")

@@ -18,6 +18,7 @@ A package's change page also says whether its MongoDB document is in sync
 read-only document admin (``catalog.mongo_admin``).
 """
 
+import logging
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -35,9 +36,11 @@ from catalog.admin_saving import NORMALIZED_FIELDS, ChangedFieldsOnlyMixin
 from catalog.documents import PackageDocument, ReleaseDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.mongo_admin import changelist_url, document_url
-from catalog.services.migrate_verify import package_document_check
+from catalog.services.migration.verify import package_document_check
 from catalog.versions import canonicalize_name
 from project.admin import EstimatedCountPaginator
+
+logger = logging.getLogger(__name__)
 
 # A URL typed without a scheme is taken as https (Django 6.0's default; 5.2
 # still assumes http and warns).
@@ -146,6 +149,7 @@ class ClassifierFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, DjangoUserAdmin):
+    audit_label_fields = ("username",)
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "date_joined")
     search_fields = ("username", "email", "first_name", "last_name")
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("homepage",)}))
@@ -156,6 +160,7 @@ class UserAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, DjangoUserAdmin):
 
 @admin.register(License)
 class LicenseAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
+    audit_label_fields = ("name",)
     list_display = ("name", "spdx_id")
     formfield_overrides = HTTPS_URLS
     search_fields = ("name", "spdx_id")
@@ -165,6 +170,7 @@ class LicenseAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Classifier)
 class ClassifierAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdmin):
+    audit_label_fields = ("name",)
     list_display = ("name",)
     search_fields = ("name",)
     formfield_overrides = HTTPS_URLS
@@ -193,6 +199,7 @@ class PackageAdmin(
     AuditHistoryMixin, ChangedFieldsOnlyMixin, BoundedInlinesMixin, admin.ModelAdmin
 ):
     list_display = ("display_name", "name", "summary", "license", "updated")
+    audit_label_fields = ("name", "display_name")
     list_select_related = ("license",)
     list_filter = ("license", ClassifierFilter)
     # The search box matches a name prefix on the unique name's index (see
@@ -293,6 +300,9 @@ class PackageAdmin(
         try:
             check = package_document_check(pk=obj.pk)
         except PyMongoError as exc:
+            logger.warning(
+                "package %s: MongoDB could not be read for its sync status: %s", obj.pk, exc
+            )
             return f"MongoDB could not be read: {exc}"
         url = document_url(PackageDocument, check.key)
         return render_to_string(
@@ -339,6 +349,8 @@ class ReleaseAdmin(
     sortable_by = ()
     formfield_overrides = HTTPS_URLS
     derived_fields = {"version": ("sort_key", "is_prerelease")}
+    audit_label_fields = ("version",)
+    audit_hidden_fields = ("sort_key",)  # derived from the version; not for people
     audit_parent = "package"
     audit_label_with_parent = True
 
@@ -378,6 +390,7 @@ class ReleaseFileAdmin(AuditHistoryMixin, ChangedFieldsOnlyMixin, admin.ModelAdm
     list_filter = ("packagetype",)
     search_fields = ("filename",)
     search_help_text = "The start of a file name, or a whole SHA-256 digest."
+    audit_label_fields = ("filename",)
     audit_parent = "release"
     sortable_by = ()
     autocomplete_fields = ("release",)

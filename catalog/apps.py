@@ -7,7 +7,8 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Live sync into MongoDB (receivers check CATALOG_LIVE_SYNC when they run).
-        from catalog import signals
+        # E-mail normalization, the package serial and the live sync into MongoDB
+        # (its receivers check CATALOG_LIVE_SYNC when they run).
+        from catalog import receivers
 
-        signals.connect()
+        receivers.connect()

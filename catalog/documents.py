@@ -23,7 +23,7 @@ How a row becomes one of these is declared once, in ``catalog/mapping.py``.
 from django_mongoengine import Document, EmbeddedDocument, fields
 
 from audit.mongo import AuditedDocumentQuerySet
-from catalog.file_entries import ENTRY_SOURCES, document_values, file_entries
+from catalog.file_entries import ENTRY_SOURCES, entry_values, file_entries
 
 
 class LicenseEmbed(EmbeddedDocument):
@@ -175,7 +175,7 @@ class ReleaseDocument(Document):
         # A release saved as a document (the document admin) keeps its files'
         # API entries current, as a saved file row does.
         for file in self.files or []:
-            values = document_values({name: getattr(file, name) for name in ENTRY_SOURCES})
+            values = entry_values({name: getattr(file, name) for name in ENTRY_SOURCES})
             for name, text in file_entries(values).items():
                 setattr(file, name, text)
 

@@ -168,8 +168,9 @@ def simple_json(values: Mapping[str, Any]) -> str:
     return f"{head}, {middle}, {tail}"
 
 
-def document_values(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The entry sources of an embedded file document, missing fields read as the row's defaults."""
+def entry_values(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry sources of a file given in part (a document, a seeded row): missing or empty
+    fields read as a row's defaults."""
     return {
         "filename": doc["filename"],
         "url": doc.get("url") or "",

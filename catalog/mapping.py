@@ -2,7 +2,8 @@
 
 The migration, the live sync, the verifier, the reverse migration, the merge
 tool and the Mongo selectors all go through these functions, so a document
-has exactly one shape. Each ``*_document`` function returns the raw dict that
+has exactly one shape; the fields each document holds are declared in
+``catalog.document_fields``. Each ``*_document`` function returns the raw dict that
 is written to MongoDB (keys are the stored field names, ``_id`` included);
 each ``*_fields`` function (with ``package_relations`` and ``release_files``)
 turns such a dict back into model field values, checking every value against
@@ -30,6 +31,13 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from catalog import search
+from catalog.document_fields import (
+    FILE_FIELDS,
+    LATEST_FIELDS,
+    PACKAGE_FIELDS,
+    RELEASE_FIELDS,
+    USER_FIELDS,
+)
 from catalog.documents import COUNTER_NAMES, COUNTERS_ID, release_document_id
 from catalog.file_entries import ENTRY_FIELDS, file_entries
 from catalog.models import (
@@ -41,6 +49,7 @@ from catalog.models import (
     Release,
     ReleaseFile,
     User,
+    release_version_fields,
 )
 from catalog.rendering import description_html_render
 from catalog.validation import (
@@ -49,81 +58,12 @@ from catalog.validation import (
     packagetype_problem,
     text_problem,
 )
-from catalog.versions import canonicalize_name, parse_version
+from catalog.versions import canonicalize_name
 
 Document = dict[str, Any]
 
-PACKAGE_FIELDS = (
-    "display_name",
-    "summary",
-    "description",
-    "description_content_type",
-    "description_html",  # rendered on write (catalog.rendering): both stores serve it
-    "keywords",
-    "home_page",
-    "docs_url",
-    "project_urls",
-    "author",
-    "author_email",
-    "maintainer",
-    "maintainer_email",
-    "download_url",
-    "bugtrack_url",
-    "platform",
-    "license_text",
-    "license_expression",
-    "license_files",
-    "requires_dist",
-    "provides_extra",
-    "dynamic",
-    "classifier_order",
-    "vulnerabilities",
-    "last_serial",
-    "created",
-    "updated",
-)
-RELEASE_FIELDS = (
-    "version",
-    "sort_key",
-    "is_prerelease",
-    "yanked",
-    "yanked_reason",
-    "requires_python",
-    "summary",
-    "comment",
-    "created",
-    "updated",
-)
-FILE_FIELDS = (
-    "filename",
-    "url",
-    "size",
-    "packagetype",
-    "python_version",
-    "requires_python",
-    "sha256",
-    "md5",
-    "blake2b_256",
-    "upload_time",
-    "upload_time_iso_8601",
-    "has_sig",
-    "comment_text",
-    "yanked",
-    "yanked_reason",
-)
-USER_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "homepage",
-    "is_staff",
-    "is_active",
-    "date_joined",
-    "updated",
-)
 
-
-def _ms(value: datetime | None) -> datetime | None:
+def milliseconds(value: datetime | None) -> datetime | None:
     """MongoDB stores milliseconds: truncate so a round trip compares equal."""
     if value is None:
         return None
@@ -131,7 +71,7 @@ def _ms(value: datetime | None) -> datetime | None:
 
 
 def _clean(value: Any) -> Any:
-    return _ms(value) if isinstance(value, datetime) else value
+    return milliseconds(value) if isinstance(value, datetime) else value
 
 
 # --- packages ----------------------------------------------------------------
@@ -140,14 +80,7 @@ def _clean(value: Any) -> Any:
 def latest_summary(release: Release | None) -> Document | None:
     if release is None:
         return None
-    return {
-        "version": release.version,
-        "sort_key": release.sort_key,
-        "created": _ms(release.created),
-        "requires_python": release.requires_python,
-        "is_prerelease": release.is_prerelease,
-        "yanked": release.yanked,
-    }
+    return {field: _clean(getattr(release, field)) for field in LATEST_FIELDS}
 
 
 def package_document(
@@ -233,12 +166,7 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     for m in Maintainer.objects.filter(package_id__in=pks).select_related("user"):
         maintainers[m.package_id].append(m)
     latest_ids = {p.latest_id for p in packages if p.latest_id is not None}
-    latest = {
-        r.pk: r
-        for r in Release.objects.filter(pk__in=latest_ids).only(
-            *(f for f in RELEASE_FIELDS if f != "updated")
-        )
-    }
+    latest = {r.pk: r for r in Release.objects.filter(pk__in=latest_ids).only(*LATEST_FIELDS)}
     return [
         package_document(
             p,
@@ -328,14 +256,15 @@ def counters_document() -> Document:
 # --- checksums ---------------------------------------------------------------
 
 
-def _json_default(value: Any) -> str:
+def json_default(value: Any) -> str:
+    """JSON for what a document holds besides JSON types: datetimes as UTC ISO to the ms."""
     if isinstance(value, datetime):
         if value.tzinfo is UTC and not value.microsecond % 1000:
             return value.isoformat()  # what the rows give, already in milliseconds
         # Naive values are UTC (MongoDB stores UTC); aware ones may come with any
         # tzinfo object (datetime.UTC, bson's utc), so normalize before printing.
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return _ms(value).isoformat()
+        return milliseconds(value).isoformat()
     return str(value)
 
 
@@ -350,7 +279,7 @@ def document_checksum(doc: Document) -> str:
     MongoDB has the checksum of the document built from its row.
     """
     content = {k: v for k, v in doc.items() if k != CHECKSUM_FIELD}
-    payload = json.dumps(content, sort_keys=True, default=_json_default, separators=(",", ":"))
+    payload = json.dumps(content, sort_keys=True, default=json_default, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -530,7 +459,7 @@ def _checked(
 def same_value(stored: Any, given: Any) -> bool:
     """Whether a row's value equals a document's, as MongoDB keeps it (datetimes to the ms)."""
     if isinstance(stored, datetime) and isinstance(given, datetime):
-        return _ms(stored) == _ms(given)
+        return milliseconds(stored) == milliseconds(given)
     return stored == given
 
 
@@ -663,8 +592,7 @@ def release_fields(doc: Document) -> dict[str, Any]:
     if version == "":
         problems.append(("version", "is empty"))
     elif isinstance(version, str):
-        parsed = parse_version(version)
-        fields["sort_key"], fields["is_prerelease"] = parsed.sort_key, parsed.is_prerelease
+        fields["sort_key"], fields["is_prerelease"] = release_version_fields(version)
     if not problems and doc.get("_id") != release_document_id(package, version):
         problems.append(
             (

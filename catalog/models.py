@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
@@ -12,6 +14,7 @@ from catalog import search
 from catalog.file_entries import ENTRY_FIELDS, ENTRY_SOURCES, file_entries
 from catalog.links import path_for
 from catalog.rendering import description_html_render
+from catalog.serial import serial_is_managed, serial_managed
 from catalog.validation import validate_filename, validate_name, validate_url, validate_version
 from catalog.versions import SORT_KEY_LENGTH, canonicalize_name, parse_version
 
@@ -118,9 +121,15 @@ class PackageQuerySet(AuditedQuerySet):
                 )
         return result
 
-    def delete(self):
-        from catalog.signals import serial_managed
+    def serial_raise(self) -> int:
+        """Raise these packages' last_serial by one, unless a writer manages it (catalog.serial)."""
+        if serial_is_managed():
+            return 0
+        # `updated` stays: the incremental migration refreshes the package
+        # document through the changed release or file row (its dependents).
+        return self.update(last_serial=F("last_serial") + 1)
 
+    def delete(self):
         # The packages go: their releases' and files' deletions raise no serial.
         with serial_managed():
             return super().delete()
@@ -132,13 +141,12 @@ class ChildQuerySet(AuditedQuerySet):
     package_path = "package_id"
 
     def delete(self):
-        from catalog.signals import raise_serial, serial_managed
-
         package_ids = set(self.values_list(self.package_path, flat=True))
         with transaction.atomic(using=self.db, savepoint=False):
             with serial_managed():
                 result = super().delete()
-            raise_serial(package_ids)
+            if package_ids:
+                Package.objects.filter(pk__in=list(package_ids)).serial_raise()
         return result
 
 
@@ -155,6 +163,9 @@ class Package(AuditedModelMixin, models.Model):
     # The description as sanitized HTML, rendered when the package is written
     # (catalog.rendering): pages print it and never render per request.
     description_html = models.TextField(blank=True, editable=False)
+    # Derived from the description on save: its changes say nothing the
+    # description's entry does not (audit.tracking reads this).
+    audit_ignored_fields = frozenset({"description_html"})
     keywords = models.CharField(max_length=KEYWORDS_MAX_LENGTH, blank=True, null=True, default="")
     home_page = models.URLField(
         max_length=URL_MAX_LENGTH, blank=True, null=True, default="", validators=[validate_url]
@@ -214,7 +225,7 @@ class Package(AuditedModelMixin, models.Model):
         User, through="Maintainer", blank=True, related_name="packages"
     )
     # PyPI's change serial: an imported document's, raised by one on every
-    # change made here (catalog.signals), never lowered. An older document
+    # change made here (catalog.receivers), never lowered. An older document
     # never overwrites a newer one.
     last_serial = models.BigIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
@@ -285,8 +296,6 @@ class Package(AuditedModelMixin, models.Model):
         return (loaded["description"] or "", loaded["description_content_type"] or "")
 
     def delete(self, *args, **kwargs):
-        from catalog.signals import serial_managed
-
         with serial_managed():
             return super().delete(*args, **kwargs)
 
@@ -341,7 +350,38 @@ class Maintainer(AuditedModelMixin, models.Model):
         return f"{self.user} ({self.role}) of {self.package}"
 
 
+# The fields of a release derived from its version (catalog.versions).
+RELEASE_VERSION_FIELDS = ("sort_key", "is_prerelease")
+
+
+@lru_cache(maxsize=65536)
+def release_version_fields(version: str) -> tuple[str, bool]:
+    """(sort key, pre-release flag) of a release version: the one place they are derived.
+
+    ``Release.save()``, the Release queryset's ``bulk_create`` and
+    ``bulk_update`` (which skip ``save()``) and the COPY seeder, which writes
+    rows without model objects, all take them from here; the database refuses
+    an empty sort key (``release_sort_key_not_empty``).
+    """
+    parsed = parse_version(version)
+    return parsed.sort_key, parsed.is_prerelease
+
+
 class ReleaseQuerySet(ChildQuerySet):
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        objs = list(objs)
+        for obj in objs:
+            obj.compute_version_fields()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        if "version" in fields:
+            objs = list(objs)
+            for obj in objs:
+                obj.compute_version_fields()
+            fields = [*fields, *(f for f in RELEASE_VERSION_FIELDS if f not in fields)]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def newest_first(self) -> ReleaseQuerySet:
         return self.order_by("-sort_key", "-id")
 
@@ -377,6 +417,9 @@ class Release(AuditedModelMixin, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["package", "version"], name="release_version_unique"),
             models.CheckConstraint(condition=~Q(version=""), name="release_version_not_empty"),
+            # Set from the version on every write path (release_version_fields);
+            # an empty key would sort a release below every other one.
+            models.CheckConstraint(condition=~Q(sort_key=""), name="release_sort_key_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -390,9 +433,8 @@ class Release(AuditedModelMixin, models.Model):
         return path_for("catalog:release", self.package.name, self.version)
 
     def compute_version_fields(self) -> None:
-        parsed = parse_version(self.version)
-        self.sort_key = parsed.sort_key
-        self.is_prerelease = parsed.is_prerelease
+        """Set the sort key and pre-release flag from the version (release_version_fields)."""
+        self.sort_key, self.is_prerelease = release_version_fields(self.version)
 
 
 class FileQuerySet(ChildQuerySet):
@@ -478,6 +520,8 @@ class ReleaseFile(AuditedModelMixin, models.Model):
     json_entry = models.TextField(blank=True, default="", editable=False)
     simple_html = models.TextField(blank=True, default="", editable=False)
     simple_json = models.TextField(blank=True, default="", editable=False)
+    # Derived from the fields above on save (audit.tracking reads this).
+    audit_ignored_fields = frozenset(ENTRY_FIELDS)
 
     objects = FileQuerySet.as_manager()
 

@@ -12,7 +12,7 @@ same bytes). Rendering time grows with the text and docutils has slow paths,
 so a description is bounded twice:
 
 - ``DESCRIPTION_MAX_LENGTH``: the most a description may hold. Import refuses
-  longer ones (``catalog/services/importing.py``); a longer stored one is shown
+  longer ones (``catalog/services/importing/``); a longer stored one is shown
   as escaped text without trying.
 - Descriptions longer than ``RENDER_IN_PROCESS_MAX_LENGTH`` are rendered in a
   child process given ``RENDER_TIMEOUT_SECONDS``; one that takes longer (or
@@ -22,6 +22,7 @@ so a description is bounded twice:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from pathlib import Path
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+logger = logging.getLogger(__name__)
 
 # The most characters a description may hold (PyPI's README sizes are the
 # guide: its largest descriptions are a few hundred kilobytes). Import refuses
@@ -93,13 +96,28 @@ def _render_in_child(text: str, content_type: str) -> str | None:
             env=env,
             check=False,
         )
-    except (subprocess.TimeoutExpired, OSError):
+    except subprocess.TimeoutExpired:
+        logger.warning(
+            "description (%s, %d characters) not rendered in %s s: stored as escaped text",
+            content_type or "no content type",
+            len(text),
+            RENDER_TIMEOUT_SECONDS,
+        )
+        return None
+    except OSError as exc:
+        logger.warning("description renderer could not start (%s): stored as escaped text", exc)
         return None
     if done.returncode != 0:
+        logger.warning(
+            "description renderer exited with %s: stored as escaped text (%s)",
+            done.returncode,
+            done.stderr.decode(errors="replace").strip()[-500:],
+        )
         return None
     try:
         result = json.loads(done.stdout)
     except ValueError:
+        logger.warning("description renderer's output is not JSON: stored as escaped text")
         return None
     return result if isinstance(result, str) else None
 
@@ -113,7 +131,12 @@ def description_html_render(text: str, content_type: str) -> str:
     if len(text) <= RENDER_IN_PROCESS_MAX_LENGTH:
         try:
             rendered = _render(text, content_type)
-        except Exception:  # noqa: BLE001 - any renderer failure means "show the text"
+        except Exception:  # any renderer failure means "show the text"
+            logger.warning(
+                "description (%s) could not be rendered: stored as escaped text",
+                content_type or "no content type",
+                exc_info=True,
+            )
             rendered = None
     else:
         rendered = _render_in_child(text, content_type)

@@ -12,6 +12,11 @@ overrides it), so two clones on one machine each get their own server.
 
 Usage: ``scripts/mongo start|stop|status`` (``python -m project.local_mongo``),
 no Django settings needed. ``scripts/run`` starts it when it is not running.
+
+What it prints is the command's output, not log records (as a management
+command writes to ``self.stdout``): status lines on stdout, errors on stderr,
+and the exit code says the outcome; ``scripts/run`` reads ``uri``'s output.
+It runs without Django settings, so there is no LOGGING to route it through.
 """
 
 from __future__ import annotations

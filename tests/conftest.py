@@ -112,8 +112,13 @@ _command_log = _CommandLog()
 
 
 def pytest_configure(config):
-    """Point Django, MongoEngine and subprocesses at the session's database."""
+    """Point Django, MongoEngine and subprocesses at the session's database.
+
+    Under pytest-xdist (``-n``) the controller runs no tests: each worker starts its
+    own server, so the workers' MongoDB work runs in parallel too."""
     global _database
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
     monitoring.register(_command_log)  # before the first client is created
     external = os.environ.get("MONGODB_URI")
     base = external or _start_private_server()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from catalog.services.migrate import MigrationResult
-from catalog.services.migrate_verify import VerifyResult
+from catalog.services.migration.state import MigrationResult
+from catalog.services.migration.verify import VerifyResult
 
 MAX_LISTED = 50
 COLUMNS = ("read", "inserted", "updated", "unchanged", "deleted", "failed", "seconds")

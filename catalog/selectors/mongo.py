@@ -9,12 +9,14 @@ the text fields.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalog import search
+from catalog.document_fields import FILE_FIELDS, PACKAGE_FIELDS, RELEASE_FIELDS, USER_FIELDS
 from catalog.documents import (
     COUNTER_NAMES,
     COUNTERS_COLLECTION,
@@ -24,7 +26,7 @@ from catalog.documents import (
     UserDocument,
     release_document_id,
 )
-from catalog.file_entries import document_values, file_entries, json_entry_show
+from catalog.file_entries import entry_values, file_entries, json_entry_show
 from catalog.selectors.common import (
     default_version,
     license_terms,
@@ -60,16 +62,6 @@ from catalog.selectors.types import (
 from catalog.versions import parse_version
 
 LIST_PROJECTION = {"display_name": 1, "summary": 1, "latest.version": 1, "created": 1, "updated": 1}
-HISTORY_PROJECTION = {
-    "_id": 0,
-    "version": 1,
-    "is_prerelease": 1,
-    "yanked": 1,
-    "yanked_reason": 1,
-    "created": 1,
-    "updated": 1,
-    "requires_python": 1,
-}
 NEWEST_FIRST = [("sort_key", -1), ("sql_id", -1)]
 RECENT_FIRST = [("updated", -1), ("_id", 1)]
 # Within a search rank: the package added last (highest relational id) first.
@@ -100,35 +92,46 @@ def _list_item(doc: dict[str, Any]) -> PackageListItem:
     )
 
 
+# What a read type shows of a value a document leaves out (or holds as null).
+_BLANK: dict[str, Any] = {"str": "", "int": 0}
+
+
+def _shown(kind: str, value: Any) -> Any:
+    if kind == "bool":
+        return bool(value)
+    if kind.startswith("dict"):
+        return dict(value or {})
+    return (value or _BLANK[kind]) if kind in _BLANK else value
+
+
+def _document_fields(
+    read_type: type, declared: Iterable[str], doc: dict[str, Any]
+) -> dict[str, Any]:
+    """The values of ``doc`` for the fields of ``read_type`` among ``declared``.
+
+    ``declared`` is a list of ``catalog.document_fields``; a missing or null
+    value shows as the read type's blank (``""``, ``0``, ``False``, ``{}``)
+    unless the type allows None.
+    """
+    kinds = {f.name: f.type for f in dataclasses.fields(read_type)}
+    return {name: _shown(kinds[name], doc.get(name)) for name in declared if name in kinds}
+
+
+def _fields_of(read_type: type, declared: Iterable[str]) -> tuple[str, ...]:
+    names = {f.name for f in dataclasses.fields(read_type)}
+    return tuple(name for name in declared if name in names)
+
+
+HISTORY_PROJECTION = {"_id": 0, **dict.fromkeys(_fields_of(ReleaseRow, RELEASE_FIELDS), 1)}
+
+
 def _file_row(doc: dict[str, Any]) -> FileRow:
-    return FileRow(
-        filename=doc["filename"],
-        url=doc.get("url") or "",
-        size=doc.get("size") or 0,
-        packagetype=doc.get("packagetype") or "",
-        python_version=doc.get("python_version") or "",
-        requires_python=doc.get("requires_python"),
-        sha256=doc.get("sha256") or "",
-        md5=doc.get("md5") or "",
-        upload_time=doc.get("upload_time"),
-        blake2b_256=doc.get("blake2b_256") or "",
-        upload_time_iso_8601=doc.get("upload_time_iso_8601"),
-        has_sig=bool(doc.get("has_sig")),
-        comment_text=doc.get("comment_text"),
-        yanked=bool(doc.get("yanked")),
-        yanked_reason=doc.get("yanked_reason"),
-    )
+    return FileRow(**{**_document_fields(FileRow, FILE_FIELDS, doc), "filename": doc["filename"]})
 
 
 def _release_row(doc: dict[str, Any]) -> ReleaseRow:
     return ReleaseRow(
-        version=doc["version"],
-        is_prerelease=bool(doc.get("is_prerelease")),
-        yanked=bool(doc.get("yanked")),
-        yanked_reason=doc.get("yanked_reason"),
-        created=doc.get("created"),
-        updated=doc.get("updated"),
-        requires_python=doc.get("requires_python"),
+        **{**_document_fields(ReleaseRow, RELEASE_FIELDS, doc), "version": doc["version"]}
     )
 
 
@@ -326,15 +329,7 @@ def _release_detail(name: str, version: str) -> ReleaseDetail:
     if doc is None:
         raise NotFound(f"package {name!r} has no version {version!r}")
     return ReleaseDetail(
-        version=doc["version"],
-        is_prerelease=bool(doc.get("is_prerelease")),
-        yanked=bool(doc.get("yanked")),
-        yanked_reason=doc.get("yanked_reason"),
-        requires_python=doc.get("requires_python"),
-        summary=doc.get("summary") or "",
-        comment=doc.get("comment") or "",
-        created=doc.get("created"),
-        updated=doc.get("updated"),
+        **{**_document_fields(ReleaseDetail, RELEASE_FIELDS, doc), "version": doc["version"]},
         files=sorted((_file_row(f) for f in doc.get("files") or []), key=lambda f: f.filename),
     )
 
@@ -349,20 +344,11 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
     shown = version or default
     license_doc = doc.get("license")
     return PackageDetail(
+        **{
+            **_document_fields(PackageDetail, PACKAGE_FIELDS, doc),
+            "display_name": doc.get("display_name") or doc["_id"],
+        },
         name=doc["_id"],
-        display_name=doc.get("display_name") or doc["_id"],
-        summary=doc.get("summary") or "",
-        description=doc.get("description") or "",
-        description_content_type=doc.get("description_content_type") or "",
-        description_html=doc.get("description_html") or "",
-        keywords=doc.get("keywords") or "",
-        home_page=doc.get("home_page") or "",
-        docs_url=doc.get("docs_url") or "",
-        project_urls=dict(doc.get("project_urls") or {}),
-        author=doc.get("author") or "",
-        author_email=doc.get("author_email") or "",
-        maintainer=doc.get("maintainer") or "",
-        maintainer_email=doc.get("maintainer_email") or "",
         license=LicenseInfo(license_doc["name"], license_doc.get("spdx_id") or "")
         if license_doc
         else None,
@@ -370,9 +356,6 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
         maintainers=maintainers_sorted(
             MaintainerRow(m["username"], m["role"]) for m in doc.get("maintainers") or []
         ),
-        last_serial=doc.get("last_serial") or 0,
-        created=doc.get("created"),
-        updated=doc.get("updated"),
         releases=releases,
         default_version=default,
         release=_release_detail(name, shown) if shown else None,
@@ -435,11 +418,9 @@ def user_profile_get(*, username: str) -> UserProfile:
     full_name = f"{doc.get('first_name') or ''} {doc.get('last_name') or ''}".strip()
     packages = _packages().find({"maintainers.username": username}, LIST_PROJECTION).sort("_id", 1)
     return UserProfile(
+        **_document_fields(UserProfile, USER_FIELDS, doc),
         username=doc["_id"],
         full_name=full_name,
-        homepage=doc.get("homepage") or "",
-        date_joined=doc.get("date_joined"),
-        updated=doc.get("updated"),
         packages=[_list_item(p) for p in packages],
     )
 
@@ -514,7 +495,7 @@ def _files_with(release: dict[str, Any], field: str) -> list[dict[str, Any]]:
         return files
     whole = _releases().find_one({"_id": release["_id"]}, {"files": 1}) or {}
     return [
-        f if field in f else {**f, field: file_entries(document_values(f))[field]}
+        f if field in f else {**f, field: file_entries(entry_values(f))[field]}
         for f in whole.get("files") or []
     ]
 

@@ -25,6 +25,7 @@ from django.db.models import (
     When,
 )
 
+from catalog.document_fields import FILE_FIELDS
 from catalog.file_entries import json_entry_show
 from catalog.models import (
     CatalogCounter,
@@ -62,24 +63,6 @@ from catalog.selectors.types import (
     UserProfile,
 )
 from catalog.versions import parse_version
-
-FILE_COLUMNS = (
-    "filename",
-    "url",
-    "size",
-    "packagetype",
-    "python_version",
-    "requires_python",
-    "sha256",
-    "md5",
-    "upload_time",
-    "blake2b_256",
-    "upload_time_iso_8601",
-    "has_sig",
-    "comment_text",
-    "yanked",
-    "yanked_reason",
-)
 
 
 class Milliseconds(Func):
@@ -248,7 +231,7 @@ def _package(name: str, columns: tuple[str, ...] = DETAIL_COLUMNS) -> dict:
 
 
 def _file_rows(queryset) -> list[FileRow]:
-    return [FileRow(*row) for row in queryset.values_list(*FILE_COLUMNS)]
+    return [FileRow(*row) for row in queryset.values_list(*FILE_FIELDS)]
 
 
 def _release_detail(package: dict, version: str) -> ReleaseDetail:

@@ -1,6 +1,6 @@
 """Live sync: relational writes reach MongoDB when their transaction commits.
 
-The receivers in ``catalog/signals.py`` only say which rows changed; this
+The receivers in ``catalog/receivers.py`` only say which rows changed; this
 module collects their primary keys and, on commit, rebuilds exactly those
 documents through ``catalog.mapping`` (the same path as the migration, so an
 unchanged document is not rewritten and a deleted row's document is removed).
@@ -23,7 +23,9 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Package, Release
-from catalog.services.migrate import SPECS, MigrationResult, documents_sync
+from catalog.services.migration.specs import SPECS
+from catalog.services.migration.state import MigrationResult
+from catalog.services.migration.to_mongo import documents_sync
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from catalog.models import Package, Release, ReleaseFile
+from catalog.versions import parse_version
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +80,37 @@ def test_prerelease_flag_is_computed_on_save():
     release.save()
     release.refresh_from_db()
     assert not release.is_prerelease
+
+
+def test_bulk_create_sets_the_sort_key_and_prerelease_flag_from_the_version():
+    package = make_package()
+    # As importers and seeders build them: no sort key, no flag; bulk_create skips save().
+    Release.objects.bulk_create(
+        [Release(package=package, version=v) for v in ("1.0", "2.0rc1", "1.10", "0.9.dev1")]
+    )
+    rows = {
+        r.version: (r.sort_key, r.is_prerelease) for r in Release.objects.filter(package=package)
+    }
+    assert rows == {
+        v: (parse_version(v).sort_key, parse_version(v).is_prerelease)
+        for v in ("1.0", "2.0rc1", "1.10", "0.9.dev1")
+    }
+    assert rows["2.0rc1"][1] and rows["0.9.dev1"][1] and not rows["1.10"][1]
+    newest = Release.objects.filter(package=package).newest_first()
+    assert [r.version for r in newest] == ["2.0rc1", "1.10", "1.0", "0.9.dev1"]
+
+
+def test_bulk_update_of_the_version_recomputes_the_derived_fields():
+    release = Release.objects.create(package=make_package(), version="1.0")
+    release.version = "1.1b2"
+    Release.objects.bulk_update([release], ["version"])
+    release.refresh_from_db()
+    assert (release.sort_key, release.is_prerelease) == (parse_version("1.1b2").sort_key, True)
+
+
+def test_the_database_refuses_an_empty_sort_key():
+    release = Release.objects.create(package=make_package(), version="1.0")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Release.objects.filter(pk=release.pk).update(sort_key="")
+    release.refresh_from_db()
+    assert release.sort_key == parse_version("1.0").sort_key

@@ -9,6 +9,7 @@ one that cannot be rendered in time is shown as escaped text.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -92,12 +93,17 @@ def test_a_long_description_renders_in_a_child_process_like_in_process():
     assert description_html_render(text, "text/markdown") == readme_renderer.markdown.render(text)
 
 
-def test_a_description_that_does_not_render_in_time_is_escaped_text(monkeypatch):
+def test_a_description_that_does_not_render_in_time_is_escaped_text(monkeypatch, caplog):
     monkeypatch.setattr(rendering, "RENDER_TIMEOUT_SECONDS", 0.001)
     text = "Title\n=====\n\n" + RST_PARAGRAPH * 300 + "<script>alert(1)</script>"
-    html = description_html_render(text, "text/x-rst")
+    with caplog.at_level(logging.WARNING, logger="catalog.rendering"):
+        html = description_html_render(text, "text/x-rst")
     assert html.startswith('<pre class="description-text">Title')
     assert "&lt;script&gt;" in html and "<script>" not in html
+    # The operator learns why the page shows text: a warning naming the type and size.
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert f"text/x-rst, {len(text)} characters) not rendered in 0.001 s" in record.getMessage()
 
 
 def test_a_description_over_the_limit_is_escaped_without_rendering():
@@ -160,8 +166,6 @@ def test_no_page_takes_a_second_with_thousands_of_releases(client, catalog, caps
     """PyPI has projects with more than 5,000 releases: the history prints them all."""
     package = Package.objects.create(display_name="many-releases", created=BASE_TIME)
     releases = [Release(package=package, version=f"1.{i}", created=BASE_TIME) for i in range(5000)]
-    for release in releases:
-        release.compute_version_fields()
     Release.objects.bulk_create(releases)
     fill_mongo()
     slowest = (0.0, "")

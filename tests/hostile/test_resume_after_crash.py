@@ -18,8 +18,8 @@ import pytest
 from mongoengine.connection import get_db
 
 from catalog.models import Package, Release
-from catalog.services.migrate import catalog_migrate
-from catalog.services.offline import job_run
+from catalog.services.migration.to_mongo import catalog_migrate
+from catalog.services.offline.runner import job_run
 from tests.migrate.conftest import COLLECTIONS, build_catalog
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from mongoengine.connection import get_db
 
 from catalog import mapping
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
-from catalog.services.migrate import migration_state
-from catalog.services.migrate_reverse import catalog_migrate_from_mongo, state_id
+from catalog.services.migration.from_mongo import catalog_migrate_from_mongo, state_id
+from catalog.services.migration.state import migration_state
 from catalog.services.seed import catalog_seed
 from catalog.services.sync import live_sync_enabled, live_sync_flush
 from tests.migrate.conftest import by_collection, migrate, snapshot, totals
@@ -65,7 +65,7 @@ def wipe_sql() -> None:
 
 def _ms(value):
     # MongoDB keeps milliseconds: a restored timestamp has that precision.
-    return mapping._ms(value) if isinstance(value, datetime) else value
+    return mapping.milliseconds(value) if isinstance(value, datetime) else value
 
 
 def _rows(queryset, key, exclude=()) -> dict:
@@ -153,7 +153,7 @@ def test_a_document_whose_key_is_taken_gets_the_next_one(migrated, monkeypatch):
     docs()["users"].update_one({"_id": "alice"}, {"$set": {"sql_id": zed.pk}})
     docs()["users"].update_one({"_id": "bob"}, {"$set": {"sql_id": zed.pk + 1}})
     # The batch must succeed as a whole, not through the per-document retry.
-    monkeypatch.setattr("catalog.services.migrate_reverse.WRITE_ERRORS", ())
+    monkeypatch.setattr("catalog.services.migration.from_mongo.WRITE_ERRORS", ())
 
     report = reverse("--no-prune")
 

@@ -13,7 +13,8 @@ from mongoengine.connection import get_db
 from audit.recorder import json_safe
 from catalog.documents import PackageDocument, ensure_indexes
 from catalog.models import Maintainer, Package, Release, ReleaseFile, User
-from catalog.services.migrate import catalog_migrate, migration_state
+from catalog.services.migration.state import migration_state
+from catalog.services.migration.to_mongo import catalog_migrate
 from tests.migrate.conftest import build_catalog, by_collection, migrate, snapshot, totals
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from mongoengine.connection import get_db
 
 from catalog.models import Package, Release
-from catalog.services.migrate import catalog_migrate, migration_state
+from catalog.services.migration.state import migration_state
+from catalog.services.migration.to_mongo import catalog_migrate
 from tests.migrate.conftest import COLLECTIONS, build_catalog, migrate, snapshot, totals
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.db import connection
 
 from audit.context import audit_context, audit_disabled
 from catalog.models import Release
-from catalog.services.migrate import catalog_migrate
+from catalog.services.migration.to_mongo import catalog_migrate
 from catalog.services.sync import live_sync_suspended
 from tests.audit.conftest import mongo_entries
 from tests.migrate.conftest import build_catalog, snapshot

@@ -8,7 +8,7 @@ import json
 import pytest
 from packaging.version import Version
 
-from catalog.services.offline import job_run
+from catalog.services.offline.runner import job_run
 from tests.offline.conftest import build_catalog, restore, snapshot
 
 

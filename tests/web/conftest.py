@@ -9,7 +9,7 @@ import pytest
 from catalog import mapping
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, ensure_indexes
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
-from catalog.services.migrate import counters_copy
+from catalog.services.migration.to_mongo import counters_copy
 
 BASE_TIME = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

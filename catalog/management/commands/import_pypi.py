@@ -3,7 +3,7 @@ import json
 from django.core.management.base import CommandError
 
 from audit.context import AuditedCommand
-from catalog.services.importing import package_import
+from catalog.services.importing.run import package_import
 
 
 class Command(AuditedCommand):

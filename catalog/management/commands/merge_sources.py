@@ -7,15 +7,11 @@ import json
 from django.core.management.base import CommandError
 
 from audit.context import AuditedCommand
-from catalog.services.merge import (
-    DEFAULT_CONFLICTS_COLLECTION,
-    NORMALIZATIONS,
-    POLICIES,
-    MergeError,
-    MergeResult,
-    source_spec_parse,
-    sources_merge,
-)
+from catalog.services.merge.keys import NORMALIZATIONS
+from catalog.services.merge.orchestration import sources_merge
+from catalog.services.merge.policies import POLICIES
+from catalog.services.merge.results import DEFAULT_CONFLICTS_COLLECTION, MergeError, MergeResult
+from catalog.services.merge.sources import source_spec_parse
 
 COUNTERS = ("read", "matched", "inserted", "updated", "unchanged", "conflicts", "failed")
 

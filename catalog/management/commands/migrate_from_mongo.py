@@ -6,7 +6,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from audit.context import AuditedCommand
 from catalog.management.migration_report import print_migration
-from catalog.services.migrate_reverse import (
+from catalog.services.migration.from_mongo import (
     COLLECTIONS,
     catalog_migrate_from_mongo,
 )

@@ -7,8 +7,9 @@ from django.core.management.base import CommandError, CommandParser
 
 from audit.context import AuditedCommand
 from catalog.management.migration_report import print_migration, print_verification
-from catalog.services.migrate import COLLECTIONS, catalog_migrate
-from catalog.services.migrate_verify import catalog_verify
+from catalog.services.migration.specs import COLLECTIONS
+from catalog.services.migration.to_mongo import catalog_migrate
+from catalog.services.migration.verify import catalog_verify
 
 
 def iso_datetime(value: str) -> datetime:

@@ -7,7 +7,9 @@ import json
 from django.core.management.base import CommandError
 
 from audit.context import AuditedCommand
-from catalog.services.offline import JobError, JobResult, job_list, job_run, where_parse
+from catalog.services.offline.jobs import job_list
+from catalog.services.offline.runner import JobResult, job_run
+from catalog.services.offline.walk import JobError, where_parse
 
 
 class Command(AuditedCommand):

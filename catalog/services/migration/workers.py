@@ -1,4 +1,4 @@
-"""The worker processes of ``migrate_to_mongo --workers N``.
+"""The worker processes of ``migrate_to_mongo --workers N`` (``to_mongo``).
 
 Each worker is a fresh interpreter (``spawn``): it sets Django up, opens its
 own connections to both databases (the ones its parent uses, which may differ
@@ -35,10 +35,11 @@ def worker_run_range(name: str, options: dict[str, Any], audit: dict[str, Any], 
     from django.db import connections
 
     from audit.context import audit_context_restored
-    from catalog.services.migrate import SPECS, _Context, _run_range
+    from catalog.services.migration.specs import SPECS
+    from catalog.services.migration.writer import BatchContext, range_run
 
     try:
         with audit_context_restored(audit):
-            return _run_range(SPECS[name], _Context(**options), *args)
+            return range_run(SPECS[name], BatchContext(**options), *args)
     finally:
         connections.close_all()

@@ -1,95 +1,39 @@
-"""Bring MongoDB documents back into the relational catalog: the rollback path.
+"""Documents -> rows for the reverse migration (``from_mongo``): per collection, how a
+batch of documents is mapped, compared with the rows it maps to, and written.
 
-The inverse of ``catalog.services.migrate``, with the same report and
-guarantees, through the same mapping (the ``*_fields`` functions of
-``catalog.mapping``):
-
-- **Order.** Users, then packages (license, classifiers, maintainers), then
-  releases with their files, so the rows a document refers to exist when it is
-  written. A reference that does not resolve (a maintainer who is not a user, a
-  release whose package is missing) fails that document only.
-- **Batches.** Documents are read in ``_id`` order by range queries
-  (``{"_id": {"$gt": last}}`` sorted by ``_id``, limited to one batch; never
-  skip). A batch is mapped and validated before anything is written, compared
-  with the rows its documents map to by natural key (username, canonical name,
-  package and version, filename), and written in bulk in one transaction: new
-  rows created, changed rows updated, equal rows left alone, so a re-run on
-  unchanged data writes nothing. If the database refuses a batch, each document
-  is written again in its own savepoint and only the refused one fails.
-- **Keys.** A new row takes its document's ``sql_id`` as primary key when that
-  key is free, so references and the forward mapping stay stable (restoring
-  into a fresh database gives back the same keys); the PostgreSQL sequences are
-  reset after such inserts.
-- **Prune.** Then rows whose document is gone are deleted (the table is walked
-  in primary-key batches and MongoDB asked for their keys). An empty collection
-  is never taken to mean "delete every row": that is a wrong MONGODB_URI or
-  an empty server.
-- **Checkpoints.** After each batch the position is saved in MongoDB's
-  ``migration_state`` collection under ``from_mongo:<collection>`` (never in
-  the database being written); an interrupted run resumes there and ends as a
-  clean run would.
-- **No echo.** The live sync is suspended for the run: the documents are the
-  source, and writing them back would only rewrite them.
-
-Files, maintainers and classifier links are embedded in their parent's
-document, so a changed document replaces them, whatever ``prune`` says.
-Timestamps are restored as stored, ``updated`` included (although the models
-set it on save); MongoDB keeps milliseconds, so restored times have that
-precision.
+Each collection has three functions (``from_mongo.ROW_SPECS`` lists them):
+``*_map`` turns one document into model field values (through
+``catalog.mapping``, validated, nothing written), ``*_plan`` compares a batch
+of them with the stored rows by natural key (what to insert, update or leave),
+and ``*_write`` carries a plan out in bulk.
 """
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.db.models import Model
-from mongoengine import Document as MongoDocument
 
 from catalog import mapping
-from catalog.documents import (
-    PackageDocument,
-    ReleaseDocument,
-    UserDocument,
-    release_document_id,
-)
+from catalog.document_fields import FILE_FIELDS, PACKAGE_FIELDS, RELEASE_FIELDS, USER_FIELDS
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
-from catalog.services.migrate import (
-    BatchHook,
-    CollectionReport,
-    MigrationResult,
-    RowError,
-    _progress_bar,
-    collections_check,
-    state_collection,
-)
-from catalog.services.sync import live_sync_suspended
+from catalog.services.migration.specs import SPECS
+from catalog.services.migration.state import BatchHook, RowError
 
-COLLECTIONS = ("users", "packages", "releases")
-STATE_PREFIX = "from_mongo:"
-DOCUMENTS, PRUNE = "documents", "prune"
-# What a refused write raises: the database's errors, and a value a field cannot convert.
-WRITE_ERRORS = (DatabaseError, ValidationError, ValueError, TypeError)
 Through = Package.classifiers.through
-
-
-def state_id(collection: str) -> str:
-    return STATE_PREFIX + collection
 
 
 # --- mapped documents and what to do with them ----------------------------------
 
 
 @dataclass
-class _Item:
+class MappedDocument:
     """A document mapped to model field values (validated, nothing written yet)."""
 
     key: str
@@ -100,14 +44,14 @@ class _Item:
 
 @dataclass
 class _Change:
-    item: _Item
+    item: MappedDocument
     pk: int | None  # the row's key (an update), or the free sql_id to insert with
     changed: list[str]  # model fields whose stored values differ from the document's
     extra: Any = None  # the collection's own plan for related rows
 
 
 @dataclass
-class _Plan:
+class BatchPlan:
     inserts: list[_Change] = field(default_factory=list)
     updates: list[_Change] = field(default_factory=list)
     unchanged: int = 0
@@ -118,7 +62,7 @@ class _Plan:
 
 
 @dataclass
-class _Run:
+class ReverseRun:
     collections: frozenset[str]
     dry_run: bool
     include_credentials: bool
@@ -141,7 +85,7 @@ def _free_ids(model: type[Model], wanted: Iterable[int | None]) -> set[int]:
     return ids - set(model._base_manager.filter(pk__in=ids).values_list("pk", flat=True))
 
 
-def _documents_exist(run: _Run, collection: str, keys: Iterable[str]) -> set[str]:
+def _documents_exist(run: ReverseRun, collection: str, keys: Iterable[str]) -> set[str]:
     """In a dry run, the keys whose rows this run would have created before needing them."""
     keys = list(keys)
     if not (run.dry_run and collection in run.collections and keys):
@@ -193,21 +137,23 @@ def _update(model: type[Model], changes: Iterable[tuple[int, dict[str, Any], lis
         model.objects.bulk_update(objs, list(names))
 
 
-def _scalar_updates(plan: _Plan) -> list[tuple[int, dict[str, Any], list[str]]]:
+def _scalar_updates(plan: BatchPlan) -> list[tuple[int, dict[str, Any], list[str]]]:
     return [(c.pk, c.item.fields, c.changed) for c in plan.updates]
 
 
 # --- users -------------------------------------------------------------------------
 
 
-def _map_user(doc: mapping.Document, run: _Run) -> _Item:
+def user_map(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+    """A user document as field values (the hash only with credentials asked for)."""
     fields = mapping.user_fields(doc, include_credentials=run.include_credentials)
-    return _Item(str(doc["_id"]), mapping.document_sql_id(doc), fields)
+    return MappedDocument(str(doc["_id"]), mapping.document_sql_id(doc), fields)
 
 
-def _plan_users(items: list[_Item], run: _Run) -> _Plan:
-    plan = _Plan()
-    columns = ["pk", "username", *mapping.USER_FIELDS, "password"]
+def users_plan(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    """Users to insert, update or leave, by username."""
+    plan = BatchPlan()
+    columns = ["pk", "username", *USER_FIELDS, "password"]
     rows = {
         row["username"]: row
         for row in User.objects.filter(username__in=[i.key for i in items]).values(*columns)
@@ -225,7 +171,8 @@ def _plan_users(items: list[_Item], run: _Run) -> _Plan:
     return plan
 
 
-def _write_users(plan: _Plan) -> None:
+def users_write(plan: BatchPlan) -> None:
+    """Carry out a users plan; a new user without a hash gets an unusable password."""
     users = []
     for change in plan.inserts:
         user = User(pk=change.pk, **change.item.fields)
@@ -263,16 +210,18 @@ def _mapped(doc: mapping.Document, *parts: Callable[[mapping.Document], Any]) ->
     return values
 
 
-def _map_package(doc: mapping.Document, run: _Run) -> _Item:
+def package_map(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+    """A package document as field values and relations (license, classifiers, maintainers)."""
     fields, relations, sql_id = _mapped(
         doc, mapping.package_fields, mapping.package_relations, mapping.document_sql_id
     )
-    return _Item(str(doc["_id"]), sql_id, fields, relations)
+    return MappedDocument(str(doc["_id"]), sql_id, fields, relations)
 
 
-def _plan_packages(items: list[_Item], run: _Run) -> _Plan:
-    plan = _Plan()
-    columns = ["pk", "name", *mapping.PACKAGE_FIELDS, "license__name", "license__spdx_id"]
+def packages_plan(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    """Packages to insert, update or leave, by name; relations compared too."""
+    plan = BatchPlan()
+    columns = ["pk", "name", *PACKAGE_FIELDS, "license__name", "license__spdx_id"]
     rows = {
         row["name"]: row
         for row in Package.objects.filter(name__in=[i.key for i in items]).values(*columns)
@@ -360,7 +309,8 @@ def _classifiers(wanted: set[str]) -> dict[str, int]:
     return dict(Classifier.objects.filter(name__in=wanted).values_list("name", "pk"))
 
 
-def _write_packages(plan: _Plan) -> None:
+def packages_write(plan: BatchPlan) -> None:
+    """Carry out a packages plan: rows, license, classifier links and maintainers."""
     changes = plan.inserts + plan.updates
     license_ids = _licenses(
         {
@@ -452,19 +402,21 @@ class _ReleasePlan:
         return bool(self.create or self.update or self.moves_out)
 
 
-def _map_release(doc: mapping.Document, run: _Run) -> _Item:
+def release_map(doc: mapping.Document, run: ReverseRun) -> MappedDocument:
+    """A release document as field values, its package name and its files."""
     fields, files, sql_id = _mapped(
         doc, mapping.release_fields, mapping.release_files, mapping.document_sql_id
     )
-    return _Item(str(doc["_id"]), sql_id, fields, (doc["package"], files))
+    return MappedDocument(str(doc["_id"]), sql_id, fields, (doc["package"], files))
 
 
-def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
-    plan = _Plan()
+def releases_plan(items: list[MappedDocument], run: ReverseRun) -> BatchPlan:
+    """Releases to insert, update or leave, by package and version; their files too."""
+    plan = BatchPlan()
     names = {item.extra[0] for item in items}
     package_ids = dict(Package.objects.filter(name__in=names).values_list("name", "pk"))
     pending = _documents_exist(run, "packages", names - package_ids.keys())
-    columns = ["pk", "package_id", *mapping.RELEASE_FIELDS]
+    columns = ["pk", "package_id", *RELEASE_FIELDS]
     rows = {
         (row["package_id"], row["version"]): row
         for row in Release.objects.filter(
@@ -474,7 +426,7 @@ def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
     }
     release_pks = [row["pk"] for row in rows.values()]
     filenames = {f["filename"] for item in items for f in item.extra[1]}
-    file_columns = ["pk", "release_id", *mapping.FILE_FIELDS]
+    file_columns = ["pk", "release_id", *FILE_FIELDS]
     stored_files = {
         row["filename"]: row
         for row in ReleaseFile.objects.filter(filename__in=filenames).values(*file_columns)
@@ -495,37 +447,17 @@ def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
                 f"{package!r} is not a package in the relational catalog",
             )
             continue
-        taken = [f["filename"] for f in files if f["filename"] in claimed]
-        for filename in taken:
-            plan.fail(
-                "releases",
-                item.key,
-                "files.filename",
-                f"{filename!r} is also a file of {claimed[filename]!r}",
-            )
-        if taken:
+        if _files_claimed(plan, item, files, claimed):
             continue
-        claimed.update((f["filename"], item.key) for f in files)
         row = rows.get((package_id, item.fields["version"]))
-        release_pk = row["pk"] if row else None
-        release_plan = _ReleasePlan(package_id)
-        for values in files:
-            stored = stored_files.get(values["filename"])
-            if stored is None:
-                release_plan.create.append(values)
-                continue
-            changed = _differing(stored, values)
-            if stored["release_id"] != release_pk:
-                changed.append("release")
-            if changed:
-                release_plan.update.append((stored["pk"], values, changed))
-        wanted = {f["filename"] for f in files}
-        leaving = [name for name in files_of[release_pk] if name not in wanted]
-        release_plan.moves_out = bool(leaving)
-        # Deleted, unless another document of the batch takes them.
-        release_plan.delete = [
-            files_of[release_pk][name]["pk"] for name in leaving if name not in filenames
-        ]
+        release_plan = _release_files_plan(
+            _ReleasePlan(package_id),
+            files,
+            release_pk=row["pk"] if row else None,
+            stored_files=stored_files,
+            files_of=files_of,
+            batch_filenames=filenames,
+        )
         if row is None:
             pk = item.sql_id if item.sql_id in free else None
             plan.inserts.append(_Change(item, pk, [], release_plan))
@@ -537,7 +469,59 @@ def _plan_releases(items: list[_Item], run: _Run) -> _Plan:
     return plan
 
 
-def _write_releases(plan: _Plan) -> None:
+def _files_claimed(
+    plan: BatchPlan, item: MappedDocument, files: list[dict[str, Any]], claimed: dict[str, str]
+) -> bool:
+    """Fail a release one of whose files an earlier document of the batch holds.
+
+    Otherwise its files are claimed (``claimed`` maps a filename to its release's key).
+    """
+    taken = [f["filename"] for f in files if f["filename"] in claimed]
+    for filename in taken:
+        plan.fail(
+            "releases",
+            item.key,
+            "files.filename",
+            f"{filename!r} is also a file of {claimed[filename]!r}",
+        )
+    if taken:
+        return True
+    claimed.update((f["filename"], item.key) for f in files)
+    return False
+
+
+def _release_files_plan(
+    release_plan: _ReleasePlan,
+    files: list[dict[str, Any]],
+    *,
+    release_pk: int | None,
+    stored_files: dict[str, dict[str, Any]],
+    files_of: dict[int, dict[str, dict[str, Any]]],
+    batch_filenames: set[str],
+) -> _ReleasePlan:
+    """What to do with a release's file rows to make them its document's ``files``."""
+    for values in files:
+        stored = stored_files.get(values["filename"])
+        if stored is None:
+            release_plan.create.append(values)
+            continue
+        changed = _differing(stored, values)
+        if stored["release_id"] != release_pk:
+            changed.append("release")
+        if changed:
+            release_plan.update.append((stored["pk"], values, changed))
+    wanted = {f["filename"] for f in files}
+    leaving = [name for name in files_of[release_pk] if name not in wanted]
+    release_plan.moves_out = bool(leaving)
+    # Deleted, unless another document of the batch takes them.
+    release_plan.delete = [
+        files_of[release_pk][name]["pk"] for name in leaving if name not in batch_filenames
+    ]
+    return release_plan
+
+
+def releases_write(plan: BatchPlan) -> None:
+    """Carry out a releases plan: rows, then file deletions, moves and creations."""
     releases = [
         Release(pk=c.pk, package_id=c.extra.package_id, **c.item.fields) for c in plan.inserts
     ]
@@ -562,269 +546,4 @@ def _write_releases(plan: _Plan) -> None:
     )
     ReleaseFile.objects.bulk_create(
         [ReleaseFile(release_id=c.pk, **values) for c in changes for values in c.extra.create]
-    )
-
-
-# --- collections -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Spec:
-    name: str
-    model: type[Model]
-    document: type[MongoDocument]
-    map: Callable[[mapping.Document, _Run], _Item]
-    plan: Callable[[list[_Item], _Run], _Plan]
-    write: Callable[[_Plan], None]
-    # Prune: the columns that make a row's document _id, and how.
-    key_columns: tuple[str, ...]
-    document_id: Callable[..., str]
-
-    @property
-    def collection(self):
-        return self.document._get_collection()
-
-
-SPECS: dict[str, _Spec] = {
-    spec.name: spec
-    for spec in (
-        _Spec(
-            "users",
-            User,
-            UserDocument,
-            _map_user,
-            _plan_users,
-            _write_users,
-            ("username",),
-            str,
-        ),
-        _Spec(
-            "packages",
-            Package,
-            PackageDocument,
-            _map_package,
-            _plan_packages,
-            _write_packages,
-            ("name",),
-            str,
-        ),
-        _Spec(
-            "releases",
-            Release,
-            ReleaseDocument,
-            _map_release,
-            _plan_releases,
-            _write_releases,
-            ("package__name", "version"),
-            release_document_id,
-        ),
-    )
-}
-
-
-# --- one batch -----------------------------------------------------------------------
-
-
-def _map_batch(
-    spec: _Spec, docs: list[mapping.Document], run: _Run, report: CollectionReport
-) -> list[_Item]:
-    """Map every document; one that cannot be mapped is reported and left out."""
-    items = []
-    for doc in docs:
-        key = str(doc.get("_id"))
-        try:
-            items.append(spec.map(doc, run))
-        except mapping.DocumentInvalid as exc:
-            report.failed += 1
-            report.errors.extend(RowError(spec.name, key, f, r) for f, r in exc.problems)
-        except Exception as exc:  # noqa: BLE001 - one odd document must not stop the run
-            report.fail(key, "", f"cannot be mapped: {type(exc).__name__}: {exc}")
-    return items
-
-
-def _attempt(spec: _Spec, items: list[_Item], run: _Run) -> _Plan:
-    plan = spec.plan(items, run)
-    if not run.dry_run:
-        spec.write(plan)
-    return plan
-
-
-def _apply_batch(spec: _Spec, items: list[_Item], run: _Run, report: CollectionReport) -> None:
-    """Compare and write one batch in one transaction; isolate a document the database refuses."""
-    if not items:
-        return
-    plans: list[_Plan] = []
-    try:
-        with transaction.atomic():
-            plans.append(_attempt(spec, items, run))
-    except WRITE_ERRORS:
-        with transaction.atomic():
-            for item in items:
-                try:
-                    with transaction.atomic():  # a savepoint per document
-                        plans.append(_attempt(spec, [item], run))
-                except WRITE_ERRORS as exc:
-                    reason = " ".join(str(exc).split())
-                    report.fail(item.key, "", f"the database refused it: {reason}")
-    for plan in plans:
-        report.inserted += len(plan.inserts)
-        report.updated += len(plan.updates)
-        report.unchanged += plan.unchanged
-        report.failed += len(plan.failures)
-        for errors in plan.failures.values():
-            report.errors.extend(errors)
-
-
-def _checkpoint(spec: _Spec, run: _Run, position: dict[str, Any]) -> None:
-    if not run.dry_run:
-        state_collection().update_one({"_id": state_id(spec.name)}, {"$set": position})
-    run.batches += 1
-    if run.on_batch is not None:
-        run.on_batch(spec.name, run.batches)
-
-
-# --- phases ------------------------------------------------------------------------
-
-
-def _copy_documents(
-    spec: _Spec, run: _Run, report: CollectionReport, state: dict[str, Any]
-) -> None:
-    last = state.get("last_id")
-
-    def query() -> dict[str, Any]:
-        # _id are strings; a range on another type would never reach them.
-        return {"_id": {"$type": "string", **({"$gt": last} if last is not None else {})}}
-
-    total = spec.collection.count_documents(query()) if run.progress else 0
-    with _progress_bar(spec.name, total, run.progress) as bar:
-        while True:
-            docs = list(spec.collection.find(query()).sort("_id", 1).limit(run.batch_size))
-            if not docs:
-                break
-            report.read += len(docs)
-            _apply_batch(spec, _map_batch(spec, docs, run, report), run, report)
-            bar.update(len(docs))
-            last = docs[-1]["_id"]
-            _checkpoint(spec, run, {"last_id": last})
-            if len(docs) < run.batch_size:
-                break
-    for doc in spec.collection.find({"_id": {"$not": {"$type": "string"}}}, {"_id": 1}):
-        report.read += 1
-        report.fail(str(doc["_id"]), "_id", f"expected a string, got {type(doc['_id']).__name__}")
-
-
-def _prune(spec: _Spec, run: _Run, report: CollectionReport, state: dict[str, Any]) -> None:
-    """Delete rows whose document is gone, walking the table in primary-key batches."""
-    if spec.collection.find_one({}, {"_id": 1}) is None:
-        count = spec.model.objects.count()
-        if count:
-            report.fail(
-                "*",
-                "",
-                f"MongoDB holds no {spec.name} documents: refusing to delete all {count} rows "
-                "(is MONGODB_URI the right database? --no-prune keeps them)",
-            )
-        return
-    last = state.get("prune_position") or 0
-    while True:
-        rows = list(
-            spec.model.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", *spec.key_columns)[: run.batch_size]
-        )
-        if not rows:
-            break
-        keys = {row[0]: spec.document_id(*row[1:]) for row in rows}
-        stored = spec.collection.find({"_id": {"$in": list(keys.values())}}, {"_id": 1})
-        present = {doc["_id"] for doc in stored}
-        stale = [pk for pk, key in keys.items() if key not in present]
-        if stale and not run.dry_run:
-            with transaction.atomic():
-                spec.model.objects.filter(pk__in=stale).delete()
-        report.deleted += len(stale)
-        last = rows[-1][0]
-        _checkpoint(spec, run, {"phase": PRUNE, "prune_position": last})
-        if len(rows) < run.batch_size:
-            break
-
-
-def _run_collection(spec: _Spec, run: _Run, *, restart: bool) -> CollectionReport:
-    started = time.perf_counter()
-    previous = state_collection().find_one({"_id": state_id(spec.name)})
-    resumed = bool(previous and previous.get("status") == "running" and not restart)
-    if resumed:
-        state = previous
-    else:
-        state = {
-            "_id": state_id(spec.name),
-            "status": "running",
-            "phase": DOCUMENTS,
-            "started": datetime.now(UTC).isoformat(),
-            "last_id": None,
-            "prune_position": 0,
-        }
-        if not run.dry_run:
-            state_collection().replace_one({"_id": state["_id"]}, state, upsert=True)
-    report = CollectionReport(spec.name, mode="full", resumed=resumed)
-    if state.get("phase", DOCUMENTS) == DOCUMENTS:
-        _copy_documents(spec, run, report, state)
-    if run.prune:
-        _prune(spec, run, report, state)
-    if not run.dry_run:
-        state_collection().update_one(
-            {"_id": state["_id"]},
-            {
-                "$set": {"status": "done", "finished": datetime.now(UTC).isoformat()},
-                "$unset": {"last_id": "", "prune_position": "", "phase": ""},
-            },
-        )
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
-
-
-def catalog_migrate_from_mongo(
-    *,
-    collections: Sequence[str] = COLLECTIONS,
-    batch_size: int = 1000,
-    dry_run: bool = False,
-    include_credentials: bool = False,
-    prune: bool = True,
-    restart: bool = False,
-    progress: bool = False,
-    on_batch: BatchHook | None = None,
-) -> MigrationResult:
-    """Write MongoDB's documents back into the relational catalog (see the module docstring).
-
-    A run resumes an interrupted one unless ``restart``. ``prune`` (default on)
-    deletes rows whose document is gone. Password hashes are restored only with
-    ``include_credentials`` (and only from documents that have one); a user
-    created without one gets an unusable password. ``on_batch(collection, n)``
-    is called after each checkpointed batch.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    collections_check(collections, known=COLLECTIONS)
-    started = time.perf_counter()
-    run = _Run(
-        collections=frozenset(collections),
-        dry_run=dry_run,
-        include_credentials=include_credentials,
-        prune=prune,
-        batch_size=batch_size,
-        on_batch=on_batch,
-        progress=progress,
-    )
-    with live_sync_suspended():
-        reports = [
-            _run_collection(SPECS[name], run, restart=restart)
-            for name in COLLECTIONS
-            if name in collections
-        ]
-    return MigrationResult(
-        collections=reports,
-        dry_run=dry_run,
-        include_credentials=include_credentials,
-        workers=1,
-        seconds=round(time.perf_counter() - started, 3),
-        direction="from_mongo",
     )

@@ -1,54 +1,50 @@
-"""Live-sync receivers: say which documents a relational write affects.
+"""Signal receivers of the catalog, connected in ``CatalogConfig.ready()``.
 
-Connected in ``CatalogConfig.ready()``. They only queue primary keys; the
-documents are rebuilt after the transaction commits (``catalog.services.sync``).
-Writes that bypass signals (``QuerySet.update``, ``bulk_create``) are picked up
-by the next incremental ``migrate_to_mongo`` run.
+- E-mail normalization (``pre_save``, both stores): a user's e-mail follows
+  ``catalog.normalize`` before it is written, so the audit records the
+  normalized value.
+- The package serial: a change of a release or file raises its package's
+  ``last_serial`` (unless a writer manages it, ``catalog.serial``).
+- Live sync: say which documents a relational write affects. They only queue
+  primary keys; the documents are rebuilt after the transaction commits
+  (``catalog.services.sync``). Writes that bypass signals
+  (``QuerySet.update``, ``bulk_create``) are picked up by the next
+  incremental ``migrate_to_mongo`` run.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from mongoengine import signals as mongo_signals
 
-from django.db.models import F
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
-
+from audit.signals import objects_restored
+from catalog.documents import UserDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.normalize import user_emails_normalize
 from catalog.services.sync import live_sync_enabled, live_sync_enqueue
 
-# Writers that set the serial themselves (import_pypi) turn the per-row bump off.
-_serial_managed: ContextVar[bool] = ContextVar("catalog_serial_managed", default=False)
+
+def normalize_user(sender, instance: User, raw: bool = False, **kwargs) -> None:
+    if not raw:  # fixtures load values as given
+        user_emails_normalize(instance)
 
 
-@contextmanager
-def serial_managed():
-    """Within this block, release and file writes do not raise their package's serial."""
-    token = _serial_managed.set(True)
-    try:
-        yield
-    finally:
-        _serial_managed.reset(token)
-
-
-def raise_serial(package_ids) -> None:
-    """Raise these packages' last_serial by one (unless a writer manages it)."""
-    if package_ids and not _serial_managed.get():
-        # `updated` stays: the incremental migration refreshes the package
-        # document through the changed release or file row (its dependents).
-        Package.objects.filter(pk__in=list(package_ids)).update(last_serial=F("last_serial") + 1)
+def normalize_user_document(sender, document: UserDocument, **kwargs) -> None:
+    user_emails_normalize(document)
 
 
 def release_serial(sender, instance: Release, raw: bool = False, **kwargs) -> None:
     if not raw:
-        raise_serial([instance.package_id])
+        Package.objects.filter(pk=instance.package_id).serial_raise()
 
 
 def file_serial(sender, instance: ReleaseFile, raw: bool = False, **kwargs) -> None:
     if not raw:
-        raise_serial(
-            Release.objects.filter(pk=instance.release_id).values_list("package_id", flat=True)
+        package_ids = Release.objects.filter(pk=instance.release_id).values_list(
+            "package_id", flat=True
         )
+        if package_ids:
+            Package.objects.filter(pk__in=list(package_ids)).serial_raise()
 
 
 def package_changed(sender, instance: Package, **kwargs) -> None:
@@ -116,8 +112,10 @@ def rows_restored(sender, pks, **kwargs) -> None:
 
 
 def connect() -> None:
-    from audit.signals import objects_restored
-
+    # Connected before the audit app's receivers (catalog comes first in
+    # INSTALLED_APPS): the audit records the values the normalizers produce.
+    pre_save.connect(normalize_user, sender=User, dispatch_uid="normalize-user-email")
+    mongo_signals.pre_save.connect(normalize_user_document, sender=UserDocument)
     objects_restored.connect(rows_restored, dispatch_uid="catalog.live_sync.restored")
     receivers = [
         (package_changed, Package),

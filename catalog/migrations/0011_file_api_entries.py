@@ -23,7 +23,7 @@ def entries_fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0009_newest_indexes"),
+        ("catalog", "0010_release_sort_key_not_empty"),
     ]
 
     operations = [

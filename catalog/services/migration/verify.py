@@ -17,7 +17,13 @@ from typing import Any
 
 from catalog import mapping
 from catalog.models import Package
-from catalog.services.migrate import COLLECTIONS, PK_MAX, SPECS, CollectionSpec, _Peekable
+from catalog.services.migration.specs import (
+    COLLECTIONS,
+    SPECS,
+    CollectionSpec,
+    SortedStream,
+    sql_id_windows,
+)
 
 IN_SYNC = "in sync"  # both exist, with the same values
 MISSING = "missing"  # a row without its document
@@ -77,7 +83,7 @@ class VerifyResult:
 
 
 def _normalized(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=mapping._json_default)
+    return json.dumps(value, sort_keys=True, default=mapping.json_default)
 
 
 def differing_fields(
@@ -100,17 +106,9 @@ def _verify_collection(
     report.rows = spec.model.objects.count()
     report.documents = collection.count_documents({})
     cursor = collection.find({"sql_id": {"$gt": 0}}).sort("sql_id", 1).batch_size(batch_size)
-    stored = _Peekable(iter(cursor))
+    stored = SortedStream(iter(cursor))
     matched_elsewhere: set[Any] = set()
-    last = 0
-    while True:
-        pks = list(
-            spec.model.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        upper = pks[-1] if len(pks) == batch_size else PK_MAX
-        window = stored.take_through(upper)
+    for pks, _, window in sql_id_windows(spec.model, stored, batch_size):
         expected_docs = spec.build(pks, include_credentials) if pks else []
         unmatched = []
         for expected in expected_docs:
@@ -120,30 +118,41 @@ def _verify_collection(
             else:
                 _compare(report, spec, expected, doc, include_credentials)
         if unmatched:
-            # Stored under another sql_id (a recreated row): look it up by _id.
-            found = {
-                d["_id"]: d
-                for d in collection.find({"_id": {"$in": [e["_id"] for e in unmatched]}})
-            }
-            for expected in unmatched:
-                doc = found.get(expected["_id"])
-                if doc is None:
-                    report.mismatches.append(Mismatch(spec.name, str(expected["_id"]), MISSING))
-                else:
-                    matched_elsewhere.add(doc["_id"])
-                    _compare(report, spec, expected, doc, include_credentials)
+            matched_elsewhere |= _compare_elsewhere(report, spec, unmatched, include_credentials)
         for key in window:
             if key not in matched_elsewhere:
                 report.mismatches.append(Mismatch(spec.name, str(key), EXTRA))
-        if upper == PK_MAX:
-            break
-        last = upper
     # Documents that never had a row (no sql_id) are extra too.
     for doc in collection.find({"$or": [{"sql_id": None}, {"sql_id": {"$lte": 0}}]}, {"_id": 1}):
         if doc["_id"] not in matched_elsewhere:
             report.mismatches.append(Mismatch(spec.name, str(doc["_id"]), EXTRA))
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _compare_elsewhere(
+    report: CollectionVerification,
+    spec: CollectionSpec,
+    unmatched: list[mapping.Document],
+    include_credentials: bool,
+) -> set[Any]:
+    """Expected documents not stored under their row's sql_id: looked up by _id.
+
+    Such a document is stored under another sql_id (a recreated row). Returns the
+    ``_id`` of those found; the others are missing.
+    """
+    found = {
+        d["_id"]: d for d in spec.collection.find({"_id": {"$in": [e["_id"] for e in unmatched]}})
+    }
+    matched: set[Any] = set()
+    for expected in unmatched:
+        doc = found.get(expected["_id"])
+        if doc is None:
+            report.mismatches.append(Mismatch(spec.name, str(expected["_id"]), MISSING))
+        else:
+            matched.add(doc["_id"])
+            _compare(report, spec, expected, doc, include_credentials)
+    return matched
 
 
 def _compare(

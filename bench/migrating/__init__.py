@@ -1,0 +1,1 @@
+"""Parts of bench/migrate.py: (a) the save() loop, (c) the floor, and the report."""
