@@ -35,7 +35,7 @@ PAGES = {
 }
 
 
-def measure(*, repeat: int, profile: str | None) -> None:
+def measure(*, repeat: int, profile: str | None, save: str | None = None) -> None:
     from django.test import Client, override_settings
 
     client = Client(HTTP_HOST="127.0.0.1")
@@ -55,6 +55,9 @@ def measure(*, repeat: int, profile: str | None) -> None:
                 for _ in range(repeat):
                     client.get(path, **headers)
                 elapsed = (time.perf_counter() - started) / repeat * 1000
+                if save:
+                    Path(save).mkdir(parents=True, exist_ok=True)
+                    (Path(save) / f"{backend}-{label}").write_bytes(response.content)
                 print(f"{backend:6} {label:12} {elapsed:8.2f} ms  {len(response.content):8} bytes")
                 if profile:
                     profiler = cProfile.Profile()
@@ -70,6 +73,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--packages", type=int, default=300)
     parser.add_argument("--profile", help="write cProfile files with this path prefix")
+    parser.add_argument("--save", help="write each page's body to this directory (to compare)")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL")
@@ -84,7 +88,7 @@ def main() -> int:
         os.environ["MONGODB_URI"] = base + "pyindex_bench_pages"
         pages.catalog_prepare(database_url=args.database_url, packages=args.packages)
         print(f"copied {pages.mongo_fill()} documents into MongoDB", file=sys.stderr)
-        measure(repeat=args.repeat, profile=args.profile)
+        measure(repeat=args.repeat, profile=args.profile, save=args.save)
     return 0
 
 
