@@ -26,6 +26,7 @@ import logging
 import os
 import subprocess
 import sys
+import traceback
 from email.message import Message
 from pathlib import Path
 
@@ -155,14 +156,16 @@ def description_show(html: str, text: str) -> SafeString:
     return mark_safe(escaped_text(text)) if text else mark_safe("")  # noqa: S308
 
 
-def _child_main() -> None:
+def _child_main() -> int:
     data = json.load(sys.stdin)
     try:
         rendered = _render(data["text"], data["content_type"])
-    except Exception:  # noqa: BLE001 - the parent shows the text
-        rendered = None
+    except Exception:  # the parent logs the traceback (stderr) and shows the text
+        traceback.print_exc()
+        return 1
     sys.stdout.write(json.dumps(rendered))
+    return 0
 
 
 if __name__ == "__main__":
-    _child_main()
+    sys.exit(_child_main())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.db import connections
 from django.test import override_settings
@@ -13,35 +11,14 @@ from tests.audit.conftest import sql_entries
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture
-def page(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (scripts/test installs it)")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with (
-        override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False),
-        sync_playwright() as pw,
-    ):
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+def page(browser, live_server):
+    with override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+        context = browser.new_context()
+        page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
-        browser.close()
+        context.close()
     # The ORM calls made while Playwright ran opened their own connection.
     connections.close_all()
 
