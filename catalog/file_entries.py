@@ -23,9 +23,8 @@ import functools
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
-
-from django.utils.html import escape
 
 from catalog.links import http_url
 
@@ -57,9 +56,17 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo is not None else value
 
 
+@functools.lru_cache(maxsize=16)
+def _iso_pair(value: datetime) -> tuple[str, str]:
+    # One strftime for both forms; memoized as a file's entries ask for each twice.
+    value = _utc(value)
+    seconds = value.strftime("%Y-%m-%dT%H:%M:%S")
+    return seconds, f"{seconds}.{value.microsecond // 1000:03d}000Z"
+
+
 def iso_seconds(value: datetime | None) -> str | None:
     """``value`` in ISO 8601 to the second, no zone (the JSON API's ``upload_time``)."""
-    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S") if value else None
+    return _iso_pair(value)[0] if value else None
 
 
 def iso_ms(value: datetime | None) -> str | None:
@@ -67,10 +74,7 @@ def iso_ms(value: datetime | None) -> str | None:
 
     Milliseconds: what MongoDB keeps, so both stores give the same answer.
     """
-    if value is None:
-        return None
-    value = _utc(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}000Z"
+    return None if value is None else _iso_pair(value)[1]
 
 
 def file_json(
@@ -156,16 +160,18 @@ def simple_html(values: Mapping[str, Any]) -> str:
 def simple_json(values: Mapping[str, Any]) -> str:
     """A file's object in a PEP 691 project answer, as JSON text."""
     sha256 = values["sha256"]
-    head = json.dumps(
+    requires_python, yanked, reason = _simple_values(values, None, False, None)
+    return json.dumps(
         {
             "filename": values["filename"],
             "url": values["url"],
             "hashes": {"sha256": sha256} if sha256 else {},
+            "requires-python": requires_python,
+            "yanked": (reason or True) if yanked else False,
+            "size": values["size"],
+            "upload-time": iso_ms(values["upload_time"]),
         }
-    )[:-1]
-    middle = _simple_json_middle(*_simple_values(values, None, False, None))
-    tail = json.dumps({"size": values["size"], "upload-time": iso_ms(values["upload_time"])})[1:]
-    return f"{head}, {middle}, {tail}"
+    )
 
 
 def entry_values(doc: Mapping[str, Any]) -> dict[str, Any]:

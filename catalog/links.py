@@ -14,6 +14,7 @@ functions directly.
 from __future__ import annotations
 
 import functools
+import re
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -22,6 +23,8 @@ from django.utils.html import format_html
 from django.utils.http import RFC3986_SUBDELIMS
 
 SAFE_SCHEMES = frozenset({"http", "https"})
+# Control characters, space, DEL and any other whitespace (``\s`` is str.isspace()).
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]|\s")
 LINK_URL_MAX_LENGTH = 2048
 
 
@@ -32,7 +35,7 @@ def http_url(value: object) -> str:
     # Browsers drop tabs and newlines inside a URL and strip leading control
     # characters and spaces ("java\tscript:" is javascript:): a URL holding any
     # of them, or any other whitespace, is not a link.
-    if any(ch <= " " or ch == "\x7f" or ch.isspace() for ch in value):
+    if _NOT_IN_URL.search(value):
         return ""
     try:
         parts = urlsplit(value)
