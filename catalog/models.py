@@ -446,6 +446,10 @@ class FileQuerySet(ChildQuerySet):
         objs = list(objs)
         for obj in objs:
             obj.entries_compute()
+        update_fields = kwargs.get("update_fields")
+        if kwargs.get("update_conflicts") and _ENTRY_SOURCE_SET.intersection(update_fields or ()):
+            # An upsert that rewrites a file's fields rewrites its entries too.
+            kwargs["update_fields"] = [*update_fields, *ENTRY_FIELDS]
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs) -> int:

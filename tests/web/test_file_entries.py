@@ -142,3 +142,20 @@ def test_a_release_document_saved_through_mongoengine_recomputes_its_entries(
     entry = _pages(client)["json"][doc.files[0].filename]
     assert entry["size"] == 4242
     assert entry["upload_time"] == "2024-01-02T03:04:05"
+
+
+def test_an_upsert_of_files_rewrites_their_entries(client, catalog, settings):
+    stored = ReleaseFile.objects.get(filename="demo_pkg-1.9.tar.gz")
+    again = ReleaseFile(
+        release_id=stored.release_id,
+        filename=stored.filename,
+        url=stored.url,
+        size=31337,
+        packagetype=stored.packagetype,
+        sha256=stored.sha256,
+        upload_time=stored.upload_time,
+    )
+    ReleaseFile.objects.bulk_create(
+        [again], update_conflicts=True, unique_fields=["filename"], update_fields=["size"]
+    )
+    assert _pages(client)["json"]["demo_pkg-1.9.tar.gz"]["size"] == 31337
