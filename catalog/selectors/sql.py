@@ -362,17 +362,19 @@ def release_version_equivalent(*, name: str, version: str) -> str | None:
 
 
 def user_profile_get(*, username: str) -> UserProfile:
-    try:
-        user = User.objects.get(username=username)
-    except User.DoesNotExist:
-        raise NotFound(f"no user named {username!r}") from None
+    columns = ("pk", "username", "first_name", "last_name", "homepage", "date_joined", "updated")
+    rows = list(User.objects.filter(username=username).values(*columns)[:1])
+    if not rows:
+        raise NotFound(f"no user named {username!r}")
+    user = rows[0]
     return UserProfile(
-        username=user.username,
-        full_name=user.get_full_name(),
-        homepage=user.homepage,
-        date_joined=user.date_joined,
-        updated=user.updated,
-        packages=list_items(Package.objects.filter(roles__user=user).order_by("name")),
+        username=user["username"],
+        # What User.get_full_name() gives.
+        full_name=f"{user['first_name']} {user['last_name']}".strip(),
+        homepage=user["homepage"],
+        date_joined=user["date_joined"],
+        updated=user["updated"],
+        packages=list_items(Package.objects.filter(roles__user_id=user["pk"]).order_by("name")),
     )
 
 
