@@ -143,7 +143,9 @@ PIPELINE = [
     {
         "$addFields": {
             "stable": {"$cond": [{"$or": ["$yanked", "$is_prerelease"]}, 0, 1]},
-            "size": {"$sum": "$files.size"},
+            # The sizes through $map: the local server does not resolve "$files.size"
+            # (a path through an array of documents) in an expression; mongod does.
+            "size": {"$sum": {"$map": {"input": "$files", "as": "f", "in": "$$f.size"}}},
         }
     },
     {"$sort": {"package": 1, "stable": -1, "sort_key": -1}},

@@ -21,7 +21,7 @@ from catalog.document_fields import (
     USER_FIELDS,
 )
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
-from catalog.mapping import document_checksum
+from catalog.mapping import document_checksum, document_terms
 from catalog.models import Maintainer, Package, Release, ReleaseFile, User
 
 # Columns of a row of the packages' release query: package_id, *LATEST_FIELDS.
@@ -224,6 +224,7 @@ class _PackageRelated:
             field: clean(value) for field, value in zip(LATEST_FIELDS, chosen[1:], strict=True)
         }
         doc["release_count"] = self.counts.get(pk, 0)
+        doc["terms"] = document_terms(doc)  # the search terms, computed on write
 
 
 def floor_run(batch_size: int) -> tuple[dict[str, float], dict[str, dict[Any, str]]]:

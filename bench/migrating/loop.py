@@ -18,7 +18,7 @@ from catalog.document_fields import (
     USER_FIELDS,
 )
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, release_document_id
-from catalog.mapping import document_checksum
+from catalog.mapping import document_checksum, document_terms
 from catalog.models import Package, Release, User
 
 
@@ -86,6 +86,7 @@ def _loop_rows(sample: dict[str, list[int]]):
         latest = latest or (releases[0] if releases else None)
         doc["latest"] = latest and {f: clean(getattr(latest, f)) for f in LATEST_FIELDS}
         doc["release_count"] = len(releases)
+        doc["terms"] = document_terms(doc)
         _save(PackageDocument, doc)
         yield
 

@@ -23,7 +23,7 @@ from catalog.documents import (
 )
 from catalog.file_entries import ENTRY_FIELDS
 from catalog.models import Package, Release, User
-from catalog.selectors.types import FileRow
+from catalog.selectors.types import PUBLISHED_FIELDS, FileRow
 from tests.migrate.conftest import build_catalog
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,7 @@ def test_the_mongoengine_documents_declare_every_field(document, names):
 def test_file_rows_have_the_file_fields_in_order():
     # The SQL selectors build FileRow positionally from values_list(*FILE_FIELDS).
     assert tuple(f.name for f in dataclasses.fields(FileRow)) == FILE_FIELDS
+
+
+def test_the_json_api_publishes_package_fields():
+    assert [name for name in PUBLISHED_FIELDS if name not in PACKAGE_FIELDS] == []
