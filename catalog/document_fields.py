@@ -8,7 +8,7 @@ migration restores exactly them, and the MongoEngine documents
 holds its key (``_id``: name, username, or ``package==version``), ``sql_id``,
 the ``checksum`` and what ``catalog.mapping`` embeds (a package's license,
 classifiers, maintainers, latest release and release count; a release's
-package and files).
+package and files, each file with its API entries, ``catalog.file_entries``).
 """
 
 from __future__ import annotations

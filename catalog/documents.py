@@ -23,6 +23,7 @@ How a row becomes one of these is declared once, in ``catalog/mapping.py``.
 from django_mongoengine import Document, EmbeddedDocument, fields
 
 from audit.mongo import AuditedDocumentQuerySet
+from catalog.file_entries import ENTRY_SOURCES, entry_values, file_entries
 
 
 class LicenseEmbed(EmbeddedDocument):
@@ -128,6 +129,10 @@ class FileEmbed(EmbeddedDocument):
     comment_text = fields.StringField(null=True)
     yanked = fields.BooleanField(default=False)
     yanked_reason = fields.StringField(null=True)
+    # Computed from the fields above when the file is written (catalog.file_entries).
+    json_entry = fields.StringField()
+    simple_html = fields.StringField()
+    simple_json = fields.StringField()
 
 
 class ReleaseDocument(Document):
@@ -165,6 +170,14 @@ class ReleaseDocument(Document):
 
     def __str__(self) -> str:
         return f"{self.package} {self.version}"
+
+    def clean(self) -> None:
+        # A release saved as a document (the document admin) keeps its files'
+        # API entries current, as a saved file row does.
+        for file in self.files or []:
+            values = entry_values({name: getattr(file, name) for name in ENTRY_SOURCES})
+            for name, text in file_entries(values).items():
+                setattr(file, name, text)
 
 
 class UserDocument(Document):

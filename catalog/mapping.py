@@ -39,6 +39,7 @@ from catalog.document_fields import (
     USER_FIELDS,
 )
 from catalog.documents import COUNTER_NAMES, COUNTERS_ID, release_document_id
+from catalog.file_entries import ENTRY_FIELDS, file_entries
 from catalog.models import (
     CatalogCounter,
     Classifier,
@@ -182,8 +183,11 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
 
 
 def file_document(row: Mapping[str, Any]) -> Document:
-    """An embedded file from a file row's values."""
-    return {field: _clean(row[field]) for field in FILE_FIELDS}
+    """An embedded file from a file row's values, with its API entries (catalog.file_entries)."""
+    doc = {field: _clean(row[field]) for field in FILE_FIELDS}
+    # As the row stores them; computed here for a row read without them.
+    doc.update({f: row[f] for f in ENTRY_FIELDS} if ENTRY_FIELDS[0] in row else file_entries(row))
+    return doc
 
 
 def release_document(
@@ -209,7 +213,9 @@ def release_documents(pks: Sequence[int]) -> list[Document]:
     nothing here.
     """
     files: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in ReleaseFile.objects.filter(release_id__in=pks).values("release_id", *FILE_FIELDS):
+    for row in ReleaseFile.objects.filter(release_id__in=pks).values(
+        "release_id", *FILE_FIELDS, *ENTRY_FIELDS
+    ):
         files[row["release_id"]].append(row)
     releases = (
         Release.objects.filter(pk__in=pks)

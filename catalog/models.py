@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.tracking import AuditedModelMixin, AuditedQuerySet
 from catalog import search
+from catalog.file_entries import ENTRY_FIELDS, ENTRY_SOURCES, file_entries
 from catalog.links import path_for
 from catalog.rendering import description_html_render
 from catalog.serial import serial_is_managed, serial_managed
@@ -437,7 +438,55 @@ class Release(AuditedModelMixin, models.Model):
 
 
 class FileQuerySet(ChildQuerySet):
+    """File writes that bypass ``save()`` keep the files' API entries current too."""
+
     package_path = "release__package_id"
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        objs = list(objs)
+        for obj in objs:
+            obj.entries_compute()
+        update_fields = kwargs.get("update_fields")
+        if kwargs.get("update_conflicts") and _ENTRY_SOURCE_SET.intersection(update_fields or ()):
+            # An upsert that rewrites a file's fields rewrites its entries too.
+            kwargs["update_fields"] = [*update_fields, *ENTRY_FIELDS]
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs) -> int:
+        objs = list(objs)
+        fields = list(fields)
+        if _ENTRY_SOURCE_SET.intersection(fields):
+            for obj in objs:
+                obj.entries_compute()
+            fields += [f for f in ENTRY_FIELDS if f not in fields]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs) -> int:
+        # bulk_update() comes here with the entries already computed.
+        if not _ENTRY_SOURCE_SET.intersection(kwargs) or _ENTRY_FIELD_SET.intersection(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            file_entries_refresh(pks=pks, using=self.db)
+        return count
+
+
+_ENTRY_SOURCE_SET = frozenset(ENTRY_SOURCES)
+_ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
+
+
+def file_entries_refresh(*, pks, using: str = "default", batch_size: int = 2000) -> int:
+    """Recompute the stored API entries of these files from their rows (updates, backfill)."""
+    pks = list(pks)
+    for start in range(0, len(pks), batch_size):
+        rows = ReleaseFile.objects.using(using).filter(pk__in=pks[start : start + batch_size])
+        files = [
+            ReleaseFile(pk=row["pk"], **file_entries(row))
+            for row in rows.values("pk", *ENTRY_SOURCES)
+        ]
+        ReleaseFile.objects.using(using).bulk_update(files, ENTRY_FIELDS)
+    return len(pks)
 
 
 class ReleaseFile(AuditedModelMixin, models.Model):
@@ -469,6 +518,14 @@ class ReleaseFile(AuditedModelMixin, models.Model):
     yanked = models.BooleanField(default=False)
     yanked_reason = models.CharField(max_length=255, blank=True, null=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+    # The file's JSON API object, Simple HTML line and PEP 691 object, computed
+    # from the fields above on every write (catalog.file_entries): the APIs
+    # join them instead of building them per request.
+    json_entry = models.TextField(blank=True, default="", editable=False)
+    simple_html = models.TextField(blank=True, default="", editable=False)
+    simple_json = models.TextField(blank=True, default="", editable=False)
+    # Derived from the fields above on save (audit.tracking reads this).
+    audit_ignored_fields = frozenset(ENTRY_FIELDS)
 
     objects = FileQuerySet.as_manager()
 
@@ -482,6 +539,23 @@ class ReleaseFile(AuditedModelMixin, models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or _ENTRY_SOURCE_SET.intersection(update_fields):
+            self.entries_compute()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, *ENTRY_FIELDS}
+        super().save(*args, **kwargs)
+
+    def entries_compute(self) -> None:
+        """Set the API entries from the file's fields, as the database will hand them back."""
+        values = {
+            name: self._meta.get_field(name).to_python(getattr(self, name))
+            for name in ENTRY_SOURCES
+        }
+        for name, text in file_entries(values).items():
+            setattr(self, name, text)
 
 
 class CatalogCounter(models.Model):

@@ -88,8 +88,9 @@ def simple_index_stamp() -> SimpleIndexStamp:
     return _backend().simple_index_stamp()
 
 
-def simple_project_get(*, name: str) -> SimpleProject:
-    return _backend().simple_project_get(name=name)
+def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
+    """A project's Simple page data, its files as ``form`` ("html" or "json") entries."""
+    return _backend().simple_project_get(name=name, form=form)
 
 
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:

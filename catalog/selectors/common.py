@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+from catalog.file_entries import simple_html_show, simple_json_show
 from catalog.selectors.types import (
     SEARCH_MAX_PAGES,
     SEARCH_PER_PAGE,
     MaintainerRow,
     NotFound,
     ReleaseRow,
-    SimpleFile,
 )
 
 
@@ -49,31 +49,26 @@ def search_window(*, total: int, page: int) -> tuple[int, int, int]:
     return (page - 1) * SEARCH_PER_PAGE, SEARCH_PER_PAGE, num_pages
 
 
-def simple_file(
+def simple_entry(
+    entry: str,
+    values: Mapping[str, Any],
+    release: tuple[str | None, bool, str | None],
     *,
-    filename: str,
-    url: str,
-    sha256: str,
-    requires_python: tuple[str | None, str | None],
-    yanked: tuple[bool, str | None, bool, str | None],
-    size: int,
-    upload_time: datetime | None,
-) -> SimpleFile:
-    """A Simple API file: Requires-Python and yanked from the file, else from its release.
+    form: str,
+) -> str:
+    """A file's stored Simple entry as served, with what its release lends it.
 
-    ``requires_python`` is (file's, release's); ``yanked`` is (file yanked,
-    file reason, release yanked, release reason).
+    ``values`` holds the file's ``requires_python``, ``yanked`` and
+    ``yanked_reason``; ``release`` is its release's (Requires-Python, yanked, reason).
     """
-    file_yanked, file_reason, release_yanked, release_reason = yanked
-    return SimpleFile(
-        filename=filename,
-        url=url,
-        sha256=sha256,
-        requires_python=requires_python[0] or requires_python[1] or None,
-        yanked=file_yanked or release_yanked,
-        yanked_reason=(file_reason if file_yanked else release_reason) or None,
-        size=size,
-        upload_time=upload_time,
+    show = simple_json_show if form == "json" else simple_html_show
+    requires_python, yanked, reason = release
+    return show(
+        entry,
+        values,
+        release_requires_python=requires_python,
+        release_yanked=yanked,
+        release_reason=reason,
     )
 
 

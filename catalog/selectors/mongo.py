@@ -26,6 +26,7 @@ from catalog.documents import (
     UserDocument,
     release_document_id,
 )
+from catalog.file_entries import entry_values, file_entries, json_entry_show
 from catalog.selectors.common import (
     default_version,
     license_terms,
@@ -33,7 +34,7 @@ from catalog.selectors.common import (
     page_slice,
     search_page_check,
     search_window,
-    simple_file,
+    simple_entry,
 )
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
@@ -54,7 +55,6 @@ from catalog.selectors.types import (
     ReleaseRow,
     SearchPage,
     SearchQuery,
-    SimpleFile,
     SimpleIndexStamp,
     SimpleProject,
     UserProfile,
@@ -373,16 +373,26 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     }
     # Every release's files are listed on the project JSON only; one version's
     # JSON shows that release's files (ReleaseDetail.files).
-    files = (
-        {
-            r["version"]: sorted(
-                (_file_row(f) for f in r.get("files") or []), key=lambda f: f.filename
-            )
-            for r in _releases().find({"package": name}, {"version": 1, "files": 1})
+    files: dict[str, list[str]] = {}
+    if version is None:
+        projection = {
+            "version": 1,
+            "yanked": 1,
+            "yanked_reason": 1,
+            "files.filename": 1,
+            "files.json_entry": 1,
+            "files.yanked": 1,
         }
-        if version is None
-        else {}
-    )
+        for r in _releases().find({"package": name}, projection):
+            files[r["version"]] = [
+                json_entry_show(
+                    f["json_entry"],
+                    file_yanked=bool(f.get("yanked")),
+                    release_yanked=bool(r.get("yanked")),
+                    release_reason=r.get("yanked_reason"),
+                )
+                for f in sorted(_files_with(r, "json_entry"), key=lambda f: f["filename"])
+            ]
     return PackageJson(
         package=detail,
         files={r.version: files.get(r.version, []) for r in detail.releases},
@@ -432,36 +442,62 @@ def simple_index_stamp() -> SimpleIndexStamp:
     )
 
 
-def simple_project_get(*, name: str) -> SimpleProject:
+def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
     doc = _package(name, {"last_serial": 1})
+    field = "simple_json" if form == "json" else "simple_html"
     versions: list[str] = []
-    files: list[SimpleFile] = []
-    projection = {"version": 1, "yanked": 1, "yanked_reason": 1, "requires_python": 1, "files": 1}
+    files: list[tuple[str, str]] = []
+    projection = {
+        "version": 1,
+        "yanked": 1,
+        "yanked_reason": 1,
+        "requires_python": 1,
+        "files.filename": 1,
+        "files.requires_python": 1,
+        "files.yanked": 1,
+        "files.yanked_reason": 1,
+        f"files.{field}": 1,
+    }
     for release in (
         _releases().find({"package": name}, projection).sort([("sort_key", 1), ("sql_id", 1)])
     ):
         versions.append(release["version"])
-        for f in release.get("files") or []:
-            files.append(
-                simple_file(
-                    filename=f["filename"],
-                    url=f.get("url") or "",
-                    sha256=f.get("sha256") or "",
-                    requires_python=(f.get("requires_python"), release.get("requires_python")),
-                    yanked=(
-                        bool(f.get("yanked")),
-                        f.get("yanked_reason"),
-                        bool(release.get("yanked")),
-                        release.get("yanked_reason"),
-                    ),
-                    size=f.get("size") or 0,
-                    upload_time=f.get("upload_time"),
-                )
-            )
-    files.sort(key=lambda f: f.filename)
+        lent = (
+            release.get("requires_python"),
+            bool(release.get("yanked")),
+            release.get("yanked_reason"),
+        )
+        for f in _files_with(release, field):
+            values = {
+                "requires_python": f.get("requires_python"),
+                "yanked": bool(f.get("yanked")),
+                "yanked_reason": f.get("yanked_reason"),
+            }
+            entry = simple_entry(f[field], values, lent, form=form)
+            files.append((f["filename"], entry))
+    files.sort(key=lambda pair: pair[0])
     return SimpleProject(
-        name=name, last_serial=doc.get("last_serial") or 0, versions=versions, files=files
+        name=name,
+        last_serial=doc.get("last_serial") or 0,
+        versions=versions,
+        files=[entry for _, entry in files],
     )
+
+
+def _files_with(release: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """A release's files (as projected) with their ``field`` entry.
+
+    A document written before files kept entries gets them computed here,
+    from its files read whole (once per such release).
+    """
+    files = release.get("files") or []
+    if all(field in f for f in files):
+        return files
+    whole = _releases().find_one({"_id": release["_id"]}, {"files": 1}) or {}
+    return [
+        f if field in f else {**f, field: file_entries(entry_values(f))[field]}
+        for f in whole.get("files") or []
+    ]
 
 
 # Widening time windows for the newest lists: each a range read on an index.

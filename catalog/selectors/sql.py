@@ -26,6 +26,7 @@ from django.db.models import (
 )
 
 from catalog.document_fields import FILE_FIELDS
+from catalog.file_entries import json_entry_show
 from catalog.models import (
     CatalogCounter,
     Classifier,
@@ -38,7 +39,7 @@ from catalog.models import (
 from catalog.selectors.common import (
     default_version,
     maintainers_sorted,
-    simple_file,
+    simple_entry,
 )
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
@@ -183,33 +184,76 @@ def catalog_home_get() -> HomePage:
     )
 
 
-def _package(name: str) -> Package:
-    try:
-        return Package.objects.select_related("license").get(name=name)
-    except Package.DoesNotExist:
-        raise NotFound(f"no package named {name!r}") from None
+# What a package page shows of the package row (read as values: no model
+# instance, no audit snapshot, on a read path).
+DETAIL_COLUMNS = (
+    "pk",
+    "name",
+    "display_name",
+    "summary",
+    "description",
+    "description_content_type",
+    "description_html",
+    "keywords",
+    "home_page",
+    "docs_url",
+    "project_urls",
+    "author",
+    "author_email",
+    "maintainer",
+    "maintainer_email",
+    "license_id",
+    "license__name",
+    "license__spdx_id",
+    "last_serial",
+    "created",
+    "updated",
+)
+RELEASE_DETAIL_COLUMNS = (
+    "pk",
+    "version",
+    "is_prerelease",
+    "yanked",
+    "yanked_reason",
+    "requires_python",
+    "summary",
+    "comment",
+    "created",
+    "updated",
+)
+
+
+def _package(name: str, columns: tuple[str, ...] = DETAIL_COLUMNS) -> dict:
+    rows = list(Package.objects.filter(name=name).values(*columns)[:1])
+    if not rows:
+        raise NotFound(f"no package named {name!r}")
+    return rows[0]
 
 
 def _file_rows(queryset) -> list[FileRow]:
     return [FileRow(*row) for row in queryset.values_list(*FILE_FIELDS)]
 
 
-def _release_detail(package: Package, version: str) -> ReleaseDetail:
-    try:
-        release = Release.objects.get(package=package, version=version)
-    except Release.DoesNotExist:
-        raise NotFound(f"package {package.name!r} has no version {version!r}") from None
+def _release_detail(package: dict, version: str) -> ReleaseDetail:
+    rows = list(
+        Release.objects.filter(package_id=package["pk"], version=version).values(
+            *RELEASE_DETAIL_COLUMNS
+        )[:1]
+    )
+    if not rows:
+        raise NotFound(f"package {package['name']!r} has no version {version!r}")
+    release = rows[0]
     return ReleaseDetail(
-        version=release.version,
-        is_prerelease=release.is_prerelease,
-        yanked=release.yanked,
-        yanked_reason=release.yanked_reason,
-        requires_python=release.requires_python,
-        summary=release.summary,
-        comment=release.comment,
-        created=release.created,
-        updated=release.updated,
-        files=_file_rows(ReleaseFile.objects.filter(release=release).order_by("filename")),
+        version=release["version"],
+        is_prerelease=release["is_prerelease"],
+        yanked=release["yanked"],
+        yanked_reason=release["yanked_reason"],
+        requires_python=release["requires_python"],
+        summary=release["summary"],
+        comment=release["comment"],
+        created=release["created"],
+        updated=release["updated"],
+        files=_file_rows(ReleaseFile.objects.filter(release_id=release["pk"]).order_by("filename")),
     )
 
 
@@ -217,17 +261,20 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
     return _package_detail(_package(name), version)
 
 
-def _package_detail(package: Package, version: str | None) -> PackageDetail:
-    classifiers = sorted(Classifier.objects.filter(packages=package).values_list("name", flat=True))
+def _package_detail(package: dict, version: str | None) -> PackageDetail:
+    package_id = package["pk"]
+    classifiers = sorted(
+        Classifier.objects.filter(packages=package_id).values_list("name", flat=True)
+    )
     maintainers = maintainers_sorted(
         MaintainerRow(username, role)
-        for username, role in Maintainer.objects.filter(package=package).values_list(
+        for username, role in Maintainer.objects.filter(package_id=package_id).values_list(
             "user__username", "role"
         )
     )
     releases = [
         ReleaseRow(*row)
-        for row in Release.objects.filter(package=package)
+        for row in Release.objects.filter(package_id=package_id)
         .order_by("-sort_key", "-id")
         .values_list(
             "version",
@@ -242,28 +289,28 @@ def _package_detail(package: Package, version: str | None) -> PackageDetail:
     default = default_version(releases)
     shown = version or default
     return PackageDetail(
-        name=package.name,
-        display_name=package.display_name,
-        summary=package.summary or "",
-        description=package.description or "",
-        description_content_type=package.description_content_type or "",
-        description_html=package.description_html,
-        keywords=package.keywords or "",
-        home_page=package.home_page or "",
-        docs_url=package.docs_url or "",
-        project_urls=dict(package.project_urls or {}),
-        author=package.author or "",
-        author_email=package.author_email or "",
-        maintainer=package.maintainer or "",
-        maintainer_email=package.maintainer_email or "",
-        license=LicenseInfo(package.license.name, package.license.spdx_id)
-        if package.license_id
+        name=package["name"],
+        display_name=package["display_name"],
+        summary=package["summary"] or "",
+        description=package["description"] or "",
+        description_content_type=package["description_content_type"] or "",
+        description_html=package["description_html"],
+        keywords=package["keywords"] or "",
+        home_page=package["home_page"] or "",
+        docs_url=package["docs_url"] or "",
+        project_urls=dict(package["project_urls"] or {}),
+        author=package["author"] or "",
+        author_email=package["author_email"] or "",
+        maintainer=package["maintainer"] or "",
+        maintainer_email=package["maintainer_email"] or "",
+        license=LicenseInfo(package["license__name"], package["license__spdx_id"])
+        if package["license_id"]
         else None,
         classifiers=classifiers,
         maintainers=maintainers,
-        last_serial=package.last_serial,
-        created=package.created,
-        updated=package.updated,
+        last_serial=package["last_serial"],
+        created=package["created"],
+        updated=package["updated"],
         releases=releases,
         default_version=default,
         release=_release_detail(package, shown) if shown else None,
@@ -271,20 +318,29 @@ def _package_detail(package: Package, version: str | None) -> PackageDetail:
 
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
-    package = _package(name)
+    package = _package(name, tuple(dict.fromkeys((*DETAIL_COLUMNS, *PUBLISHED_FIELDS))))
     detail = _package_detail(package, version)
-    published = {f: getattr(package, f) for f in PUBLISHED_FIELDS}
-    files: dict[str, list[FileRow]] = defaultdict(list)
+    published = {f: package[f] for f in PUBLISHED_FIELDS}
+    files: dict[str, list[str]] = defaultdict(list)
     if version is None:
         # Every release's files are listed on the project JSON only; one
         # version's JSON shows that release's files (ReleaseDetail.files).
+        yanked = {r.version: r for r in detail.releases if r.yanked}
         rows = (
-            ReleaseFile.objects.filter(release__package__name=name)
+            ReleaseFile.objects.filter(release__package_id=package["pk"])
             .order_by("filename")
-            .values_list("release__version", *FILE_FIELDS)
+            .values_list("release__version", "json_entry", "yanked")
         )
-        for release_version, *row in rows:
-            files[release_version].append(FileRow(*row))
+        for release_version, entry, file_yanked in rows:
+            if release_version in yanked:
+                release = yanked[release_version]
+                entry = json_entry_show(
+                    entry,
+                    file_yanked=file_yanked,
+                    release_yanked=True,
+                    release_reason=release.yanked_reason,
+                )
+            files[release_version].append(entry)
     return PackageJson(
         package=detail,
         files={r.version: files[r.version] for r in detail.releases},
@@ -306,17 +362,19 @@ def release_version_equivalent(*, name: str, version: str) -> str | None:
 
 
 def user_profile_get(*, username: str) -> UserProfile:
-    try:
-        user = User.objects.get(username=username)
-    except User.DoesNotExist:
-        raise NotFound(f"no user named {username!r}") from None
+    columns = ("pk", "username", "first_name", "last_name", "homepage", "date_joined", "updated")
+    rows = list(User.objects.filter(username=username).values(*columns)[:1])
+    if not rows:
+        raise NotFound(f"no user named {username!r}")
+    user = rows[0]
     return UserProfile(
-        username=user.username,
-        full_name=user.get_full_name(),
-        homepage=user.homepage,
-        date_joined=user.date_joined,
-        updated=user.updated,
-        packages=list_items(Package.objects.filter(roles__user=user).order_by("name")),
+        username=user["username"],
+        # What User.get_full_name() gives.
+        full_name=f"{user['first_name']} {user['last_name']}".strip(),
+        homepage=user["homepage"],
+        date_joined=user["date_joined"],
+        updated=user["updated"],
+        packages=list_items(Package.objects.filter(roles__user_id=user["pk"]).order_by("name")),
     )
 
 
@@ -335,44 +393,37 @@ def simple_index_stamp() -> SimpleIndexStamp:
     return SimpleIndexStamp(count=catalog_stats_get().packages, newest=newest)
 
 
-def simple_project_get(*, name: str) -> SimpleProject:
+def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
     try:
-        serial = Package.objects.values_list("last_serial", flat=True).get(name=name)
+        package_id, serial = Package.objects.values_list("pk", "last_serial").get(name=name)
     except Package.DoesNotExist:
         raise NotFound(f"no package named {name!r}") from None
     versions = list(
-        Release.objects.filter(package__name=name)
+        Release.objects.filter(package_id=package_id)
         .order_by("sort_key", "id")
         .values_list("version", flat=True)
     )
     rows = (
-        ReleaseFile.objects.filter(release__package__name=name)
+        ReleaseFile.objects.filter(release__package_id=package_id)
         .order_by("filename")
         .values_list(
-            "filename",
-            "url",
-            "sha256",
+            "simple_json" if form == "json" else "simple_html",
             "requires_python",
-            "release__requires_python",
             "yanked",
             "yanked_reason",
+            "release__requires_python",
             "release__yanked",
             "release__yanked_reason",
-            "size",
-            "upload_time",
         )
     )
     files = [
-        simple_file(
-            filename=row[0],
-            url=row[1],
-            sha256=row[2],
-            requires_python=(row[3], row[4]),
-            yanked=(row[5], row[6], row[7], row[8]),
-            size=row[9],
-            upload_time=row[10],
+        simple_entry(
+            entry,
+            {"requires_python": rp, "yanked": yanked, "yanked_reason": reason},
+            release,
+            form=form,
         )
-        for row in rows
+        for entry, rp, yanked, reason, *release in rows
     ]
     return SimpleProject(name=name, last_serial=serial, versions=versions, files=files)
 
@@ -391,22 +442,24 @@ def packages_newest_list(*, limit: int) -> list[PackageListItem]:
 def package_releases_list(
     *, name: str, limit: int
 ) -> tuple[PackageListItem, list[ReleaseListItem]]:
-    package = _package(name)
+    package = _package(name, ("pk", *LIST_COLUMNS[:3], "created", "updated"))
     item = PackageListItem(
-        name=package.name,
-        display_name=package.display_name,
-        summary=package.summary,
+        name=package["name"],
+        display_name=package["display_name"],
+        summary=package["summary"],
         version=None,
-        created=package.created,
-        updated=package.updated,
+        created=package["created"],
+        updated=package["updated"],
     )
     rows = (
-        Release.objects.filter(package=package)
+        Release.objects.filter(package_id=package["pk"])
         .order_by(*newest_order("created", "-id"))
         .values_list("version", "created")[:limit]
     )
     return item, [
-        ReleaseListItem(package.name, package.display_name, version, package.summary, created)
+        ReleaseListItem(
+            package["name"], package["display_name"], version, package["summary"], created
+        )
         for version, created in rows
     ]
 

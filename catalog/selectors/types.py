@@ -119,9 +119,10 @@ class PackageJson:
     """Everything PyPI's JSON API shows: the package and every release with its files."""
 
     package: PackageDetail
-    # Every release's files, for the project JSON; empty for one version's JSON
-    # (its files are package.release.files).
-    files: dict[str, list[FileRow]]
+    # Every release's files as JSON API objects (JSON text, catalog.file_entries),
+    # for the project JSON; empty for one version's JSON (its files are
+    # package.release.files).
+    files: dict[str, list[str]]
     # The package's PyPI `info` fields as published (None where PyPI had null),
     # keyed by model field name (PUBLISHED_FIELDS).
     published: dict[str, Any] = field(default_factory=dict)
@@ -227,18 +228,6 @@ class UserProfile:
     packages: list[PackageListItem]
 
 
-@dataclass(frozen=True)
-class SimpleFile:
-    filename: str
-    url: str
-    sha256: str
-    requires_python: str | None
-    yanked: bool
-    yanked_reason: str | None
-    size: int
-    upload_time: datetime | None
-
-
 # The Simple index streams its names in chunks of this many.
 SIMPLE_INDEX_CHUNK = 5000
 
@@ -261,4 +250,6 @@ class SimpleProject:
     name: str
     last_serial: int
     versions: list[str]
-    files: list[SimpleFile]
+    # Each file's entry as served (catalog.file_entries), by filename: an HTML
+    # line ending in <br> for ``form="html"``, a PEP 691 JSON object for "json".
+    files: list[str]

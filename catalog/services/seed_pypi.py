@@ -28,10 +28,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries
 from catalog.models import (
     License,
     Maintainer,
@@ -132,6 +134,26 @@ def _project_name(rng: random.Random, names: set[str], index: int) -> str:
     return display
 
 
+# The file columns the seeder writes (after release_id); the rest keep their defaults.
+_FILE_GIVEN = (
+    "filename",
+    "url",
+    "size",
+    "packagetype",
+    "python_version",
+    "requires_python",
+    "sha256",
+    "md5",
+    "upload_time",
+)
+
+
+def _with_entries(release_id: int, *given: Any) -> tuple:
+    """A file row with its API entries (catalog.file_entries), as ReleaseFile.save writes them."""
+    entries = file_entries(entry_values(dict(zip(_FILE_GIVEN, given, strict=True))))
+    return (release_id, *given, *(entries[name] for name in ENTRY_FIELDS))
+
+
 class _Writers:
     def __init__(self) -> None:
         self.users = TableWriter(
@@ -178,21 +200,7 @@ class _Writers:
                 "created",
             ],
         )
-        self.files = TableWriter(
-            ReleaseFile,
-            [
-                "release_id",
-                "filename",
-                "url",
-                "size",
-                "packagetype",
-                "python_version",
-                "requires_python",
-                "sha256",
-                "md5",
-                "upload_time",
-            ],
-        )
+        self.files = TableWriter(ReleaseFile, ["release_id", *_FILE_GIVEN, *ENTRY_FIELDS])
 
 
 def catalog_seed_pypi(
@@ -384,7 +392,7 @@ def _release_rows(
                 filename = f"{module}-{version}{suffix}"
                 digest = hashlib.sha256(f"{filename}:{package_id}".encode()).hexdigest()
                 files.append(
-                    (
+                    _with_entries(
                         release_id,
                         filename,
                         f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",

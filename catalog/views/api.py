@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import asdict
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
+from catalog.file_entries import file_json
 from catalog.links import path_for
 from catalog.selectors.types import FileRow, NotFound, ReleaseDetail, ReleaseRow
 from catalog.versions import canonicalize_name
@@ -17,44 +18,14 @@ from catalog.views.cache import conditional, last_modified_set, page_cached
 from catalog.views.responses import not_found, version_redirect
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S") if value else None
-
-
-def iso_ms(value: datetime | None) -> str | None:
-    """``value`` in ISO 8601 with milliseconds and a Z.
-
-    Milliseconds: what MongoDB keeps, so both stores give the same answer.
-    """
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}000Z"
-
-
 def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
-    digests = {"blake2b_256": row.blake2b_256, "md5": row.md5, "sha256": row.sha256}
-    return {
-        "comment_text": row.comment_text,
-        # Only the digests the file was published with.
-        "digests": {k: v for k, v in digests.items() if v},
-        "downloads": -1,
-        "filename": row.filename,
-        "has_sig": row.has_sig,
-        "md5_digest": row.md5 or None,
-        "packagetype": row.packagetype,
-        "python_version": row.python_version,
-        "requires_python": row.requires_python,
-        "size": row.size,
-        "upload_time": _iso(row.upload_time),
-        # As published (microseconds); else what MongoDB keeps, so both stores agree.
-        "upload_time_iso_8601": row.upload_time_iso_8601 or iso_ms(row.upload_time),
-        "url": row.url,
-        "yanked": row.yanked or release.yanked,
-        # The file's own (as published), else its release's when only that is yanked.
-        "yanked_reason": (release.yanked_reason or None)
-        if release.yanked and not row.yanked
-        else row.yanked_reason,
-    }
+    return file_json(
+        asdict(row), release_yanked=release.yanked, release_reason=release.yanked_reason
+    )
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _classifiers_in_order(published: list[str], current: list[str]) -> list[str]:
@@ -129,19 +100,23 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
         "yanked": release.yanked if release else False,
         "yanked_reason": release.yanked_reason if release else None,
     }
-    body: dict = {"info": info, "last_serial": detail.last_serial}
+    # Built as text: every release's files are stored JSON objects (catalog.file_entries),
+    # joined as json.dumps(body, ensure_ascii=False) would write them.
+    parts = [f'{{"info": {_dumps(info)}, "last_serial": {_dumps(detail.last_serial)}']
     if version is None:
         # PyPI lists every release (oldest first) only on the project URL.
-        body["releases"] = {
-            r.version: [_file_json(f, release=r) for f in data.files[r.version]]
+        releases = ", ".join(
+            f"{_dumps(r.version)}: [{', '.join(data.files[r.version])}]"
             for r in reversed(detail.releases)
-        }
-    body["urls"] = [_file_json(f, release=release) for f in release.files] if release else []
+        )
+        parts.append(f', "releases": {{{releases}}}')
+    urls = [_file_json(f, release=release) for f in release.files] if release else []
     # Stored with the package's info (its newest release's); for another
     # release they are unknown: an empty list, as PyPI sends when it knows none.
     describes_shown = release is not None and release.version == detail.default_version
-    body["vulnerabilities"] = (published["vulnerabilities"] or []) if describes_shown else []
-    response = HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/json")
+    vulnerabilities = (published["vulnerabilities"] or []) if describes_shown else []
+    parts.append(f', "urls": {_dumps(urls)}, "vulnerabilities": {_dumps(vulnerabilities)}}}')
+    response = HttpResponse("".join(parts), content_type="application/json")
     response["Access-Control-Allow-Origin"] = "*"
     response["X-PyPI-Last-Serial"] = str(detail.last_serial)
     return last_modified_set(response, detail.last_modified)

@@ -13,12 +13,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.selectors.types import SIMPLE_INDEX_CHUNK, NotFound
 from catalog.versions import canonicalize_name
-from catalog.views.api import iso_ms
 from catalog.views.cache import conditional, page_cached
 from catalog.views.responses import not_found
 
@@ -67,20 +67,12 @@ def _simple_format(request: HttpRequest) -> str | None:
     return best if best_q > 0 else None
 
 
-def _simple_response(
-    request: HttpRequest, template: str, context: dict, payload: dict
-) -> HttpResponse:
-    media = _simple_format(request)
-    if media is None:
-        return HttpResponse(
-            f"406 Not Acceptable: use text/html, {SIMPLE_HTML} or {SIMPLE_JSON}\n",
-            status=406,
-            content_type="text/plain",
-        )
-    if media == SIMPLE_JSON:
-        response = HttpResponse(json.dumps(payload), content_type=SIMPLE_JSON)
-    else:
-        response = render(request, template, context, content_type=f"{media}; charset=utf-8")
+def _not_acceptable() -> HttpResponse:
+    response = HttpResponse(
+        f"406 Not Acceptable: use text/html, {SIMPLE_HTML} or {SIMPLE_JSON}\n",
+        status=406,
+        content_type="text/plain",
+    )
     patch_vary_headers(response, ["Accept"])
     return response
 
@@ -128,7 +120,7 @@ def simple_index(request: HttpRequest) -> HttpResponseBase:
     """
     media = _simple_format(request)
     if media is None:
-        return _simple_response(request, "", {}, {})
+        return _not_acceptable()
     stamp = selectors.simple_index_stamp()
     raw = f"{media}:{stamp.etag}"
     etag = f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
@@ -167,29 +159,35 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _simple_project_build(request: HttpRequest, name: str) -> HttpResponse:
+    media = _simple_format(request)
+    if media is None:
+        return _not_acceptable()
+    form = "json" if media == SIMPLE_JSON else "html"
     try:
-        project = selectors.simple_project_get(name=name)
+        project = selectors.simple_project_get(name=name, form=form)
     except NotFound as exc:
         return not_found(request, str(exc))
-    payload = {
-        "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": project.last_serial},
-        "name": project.name,
-        "versions": project.versions,
-        "files": [
+    if form == "json":
+        # The files are stored PEP 691 objects (catalog.file_entries), joined as
+        # json.dumps of the whole answer would write them.
+        head = json.dumps(
             {
-                "filename": f.filename,
-                "url": f.url,
-                "hashes": {"sha256": f.sha256} if f.sha256 else {},
-                "requires-python": f.requires_python or None,
-                "yanked": (f.yanked_reason or True) if f.yanked else False,
-                "size": f.size,
-                "upload-time": iso_ms(f.upload_time),
+                "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": project.last_serial},
+                "name": project.name,
+                "versions": project.versions,
             }
-            for f in project.files
-        ],
-    }
-    response = _simple_response(
-        request, "catalog/simple/project.html", {"project": project}, payload
-    )
+        )[:-1]
+        body = f'{head}, "files": [{", ".join(project.files)}]}}'
+        response = HttpResponse(body, content_type=SIMPLE_JSON)
+    else:
+        context = {
+            "project": project,
+            # Stored lines, escaped when they were written (catalog.file_entries).
+            "files_html": mark_safe("".join(project.files)),  # noqa: S308
+        }
+        response = render(
+            request, "catalog/simple/project.html", context, content_type=f"{media}; charset=utf-8"
+        )
+    patch_vary_headers(response, ["Accept"])
     response["X-PyPI-Last-Serial"] = str(project.last_serial)
     return response

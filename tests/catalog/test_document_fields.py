@@ -21,6 +21,7 @@ from catalog.documents import (
     ReleaseDocument,
     UserDocument,
 )
+from catalog.file_entries import ENTRY_FIELDS
 from catalog.models import Package, Release, User
 from catalog.selectors.types import PUBLISHED_FIELDS, FileRow
 from tests.migrate.conftest import build_catalog
@@ -44,7 +45,8 @@ def test_documents_hold_exactly_the_declared_fields():
     assert set(release_doc) == {"_id", "sql_id", "package", *RELEASE_FIELDS, "files"}
     assert release_doc["files"]
     for file in release_doc["files"]:
-        assert set(file) == set(FILE_FIELDS)
+        # Beside its fields, each file carries its API entries (computed on write).
+        assert set(file) == {*FILE_FIELDS, *ENTRY_FIELDS}
     assert set(user_doc) == {"_id", "sql_id", *USER_FIELDS, "password"}
 
 

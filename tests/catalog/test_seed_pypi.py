@@ -173,3 +173,21 @@ def test_foreign_keys_and_indexes_built_after_the_load_are_the_ones_django_made(
             "yanked, summary, comment, updated) "
             "VALUES (987654321, '1.0', 'x', false, false, '', '', now())"
         )
+
+
+def test_seeded_files_carry_the_api_entries_a_saved_file_would(client, settings):
+    catalog_seed_pypi(projects=40, seed=7)
+    settings.CATALOG_PAGE_CACHE = False
+    release = Release.objects.filter(files__isnull=False).order_by("pk").first()
+    stored = ReleaseFile.objects.filter(release=release).order_by("filename").first()
+    project = client.get(f"/pypi/{release.package.name}/json").json()
+    served = next(
+        f for f in project["releases"][release.version] if f["filename"] == stored.filename
+    )
+    assert served["digests"]["sha256"] == stored.sha256
+    assert served["size"] == stored.size and served["url"] == stored.url
+    # Saving the file again recomputes its entries: the seeder wrote the same ones.
+    entries = (stored.json_entry, stored.simple_html, stored.simple_json)
+    stored.save()
+    stored.refresh_from_db()
+    assert (stored.json_entry, stored.simple_html, stored.simple_json) == entries
