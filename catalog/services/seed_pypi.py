@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries
+from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries, iso_ms, iso_seconds
 from catalog.models import (
     License,
     Maintainer,
@@ -148,10 +149,78 @@ _FILE_GIVEN = (
 )
 
 
+# Stand-ins a file's entries carry through unchanged (plain letters, an int, a
+# time with milliseconds), replaced by the seeded file's values.
+_ENTRY_TOKENS = {
+    "filename": "zqzfilenamezqz",
+    "url": "https://zqzurlzqz",
+    "packagetype": "zqzpackagetypezqz",
+    "python_version": "zqzpythonzqz",
+    "requires_python": "zqzrequireszqz",
+    "sha256": "zqzshazqz",
+    "md5": "zqzmdzqz",
+}
+_SIZE_TOKEN = 987654321987
+_TIME_TOKEN = datetime(2001, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+# Values that JSON and HTML both write as they are (no quote, "<", "&" or escape).
+_PLAIN = re.compile(r"[A-Za-z0-9._/:+-]*")
+
+
+@lru_cache(maxsize=2)
+def _entry_templates(with_requires: bool) -> tuple[str, ...]:
+    """The entries of a file whose values are the tokens, as format strings.
+
+    Made by ``file_entries`` itself, so their shape has one definition; the
+    tokens come back in the places the values go.
+    """
+    tokens = {**_ENTRY_TOKENS, "size": _SIZE_TOKEN, "upload_time": _TIME_TOKEN}
+    if not with_requires:
+        tokens["requires_python"] = ""
+    entries = file_entries(entry_values(tokens))
+    templates = []
+    for name in ENTRY_FIELDS:
+        text = entries[name].replace("{", "{{").replace("}", "}}")
+        suffix = "_html" if name == "simple_html" else ""
+        for field, token in _ENTRY_TOKENS.items():
+            text = text.replace(token, "{" + field + suffix + "}")
+        text = text.replace(str(_SIZE_TOKEN), "{size}")
+        text = text.replace(iso_ms(_TIME_TOKEN), "{time_ms}")
+        text = text.replace(iso_seconds(_TIME_TOKEN), "{time_seconds}")
+        templates.append(text)
+    return tuple(templates)
+
+
 def _with_entries(release_id: int, *given: Any) -> tuple:
-    """A file row with its API entries (catalog.file_entries), as ReleaseFile.save writes them."""
-    entries = file_entries(entry_values(dict(zip(_FILE_GIVEN, given, strict=True))))
-    return (release_id, *given, *(entries[name] for name in ENTRY_FIELDS))
+    """A file row with its API entries (catalog.file_entries), as ReleaseFile.save writes them.
+
+    Seeded values are plain (names, hex digests, https URLs), so the entries
+    are the token templates filled in: computing each costs 15 us a file, a
+    third of a 100,000-project seed. Anything else takes ``file_entries``.
+    """
+    values = dict(zip(_FILE_GIVEN, given, strict=True))
+    requires = values["requires_python"] or ""
+    plain = all(
+        _PLAIN.fullmatch(values[field]) for field in _ENTRY_TOKENS if field != "requires_python"
+    )
+    # JSON writes a requirement as it is when it is printable ASCII without a quote
+    # or a backslash; HTML escapes it (">=" becomes "&gt;=").
+    json_plain = requires.isascii() and requires.isprintable()
+    json_plain = json_plain and '"' not in requires and "\\" not in requires
+    if not plain or not json_plain:
+        entries = file_entries(entry_values(values))
+        return (release_id, *given, *(entries[name] for name in ENTRY_FIELDS))
+    fields = {
+        **values,
+        **{f"{field}_html": values[field] for field in _ENTRY_TOKENS},
+        "requires_python_html": escape(requires),
+        "time_seconds": iso_seconds(values["upload_time"]),
+        "time_ms": iso_ms(values["upload_time"]),
+    }
+    return (
+        release_id,
+        *given,
+        *(template.format_map(fields) for template in _entry_templates(bool(requires))),
+    )
 
 
 class _Writers:

@@ -191,3 +191,32 @@ def test_seeded_files_carry_the_api_entries_a_saved_file_would(client, settings)
     stored.save()
     stored.refresh_from_db()
     assert (stored.json_entry, stored.simple_html, stored.simple_json) == entries
+
+
+@pytest.mark.parametrize("requires", ["", ">=3.8", "!=3.0.*,<4", "<4 ; 'x'", '>="3"', "≥3", "a\\b"])
+@pytest.mark.parametrize("filename", ["demo_pkg-1.0.tar.gz", "d-2004b-py3-none-any.whl", "a&b.zip"])
+def test_seeded_entries_are_what_file_entries_computes(requires, filename):
+    """The seeder fills templates made by file_entries; the two agree for every kind of value,
+    the ones that need escaping (which take file_entries itself) included."""
+    from datetime import UTC, datetime
+
+    from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries
+    from catalog.services.seed_pypi import _with_entries
+
+    given = (
+        filename,
+        f"https://files.example.org/packages/ab/cd/{filename}",
+        123456,
+        "sdist",
+        "source",
+        requires,
+        "a" * 64,
+        "b" * 32,
+        datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+    )
+    row = _with_entries(17, *given)
+    fields = ("filename", "url", "size", "packagetype", "python_version", "requires_python")
+    values = dict(zip((*fields, "sha256", "md5", "upload_time"), given, strict=True))
+    expected = file_entries(entry_values(values))
+    assert row[: len(given) + 1] == (17, *given)
+    assert dict(zip(ENTRY_FIELDS, row[len(given) + 1 :], strict=True)) == expected
