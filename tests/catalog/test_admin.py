@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -49,6 +51,19 @@ def test_package_search_and_filters(staff_client, catalog):
     assert package.display_name in response.content.decode()
     response = staff_client.get(admin_url(Release), {"yanked__exact": "1", "prerelease": "yes"})
     assert response.status_code == 200
+
+
+def test_package_search_matches_a_name_prefix_in_any_spelling(staff_client):
+    names = ["open", "open-a", "open-log", "open-log-tools", "open-log2", "openlog", "zz-open-log"]
+    for name in names:
+        Package.objects.create(display_name=name, summary="s")
+    response = staff_client.get(admin_url(Package), {"q": "Open_Log"})
+    shown = set(
+        re.findall(
+            r'<th class="field-display_name"><a href="[^"]*">([^<]*)</a>', response.content.decode()
+        )
+    )
+    assert shown == {"open-log", "open-log-tools", "open-log2"}
 
 
 def test_package_change_page_shows_releases_and_maintainers_inline(staff_client, catalog):
