@@ -561,7 +561,8 @@ class ReleaseFile(AuditedModelMixin, models.Model):
 class CatalogCounter(models.Model):
     """A running count of a catalog table's rows, for the home page.
 
-    Kept by database triggers (migration 0008_catalog_counters), so every write path counts,
+    Kept by database triggers (migration 0008_catalog_counters; ``catalog.counters`` puts
+    back after each migrate any that a SQLite table rebuild dropped), so every write path counts,
     bulk loads and ``COPY`` included: an insert or delete statement adds or
     takes away its number of rows in the same transaction.
     """

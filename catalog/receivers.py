@@ -14,10 +14,19 @@
 
 from __future__ import annotations
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.apps import apps
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_migrate,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from mongoengine import signals as mongo_signals
 
 from audit.signals import objects_restored
+from catalog.counters import triggers_ensure
 from catalog.documents import UserDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.normalize import user_emails_normalize
@@ -150,6 +159,17 @@ def connect() -> None:
             sender=through,
             dispatch_uid=f"catalog.live_sync.m2m.{through.__name__}",
         )
+    post_migrate.connect(
+        counter_triggers_ensure,
+        sender=apps.get_app_config("catalog"),
+        dispatch_uid="catalog.counters.ensure",
+    )
+
+
+def counter_triggers_ensure(sender, using: str = "default", **kwargs) -> None:
+    """After a migrate: the row counters' triggers are all there (SQLite table rebuilds drop
+    them; catalog.counters)."""
+    triggers_ensure(using=using)
 
 
 def signal_name(signal) -> str:

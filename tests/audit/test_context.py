@@ -113,8 +113,10 @@ def test_threads_started_with_audit_thread_keep_the_context():
     with audit_context(command="import_pypi") as ctx:
         worker = audit_thread(create_package, "from-worker")
         plain = threading.Thread(target=create_package, args=("plain",))
-        worker.start(), plain.start()
-        worker.join(), plain.join()
+        # One after the other: SQLite's in-memory test database locks a table
+        # against a second concurrent writer.
+        worker.start(), worker.join()
+        plain.start(), plain.join()
 
     entries = {e.changes["name"][1]: e for e in sql_entries(model="catalog.package")}
     assert entries["from-worker"].actor == "command:import_pypi"

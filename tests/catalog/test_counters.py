@@ -81,3 +81,25 @@ def test_live_sync_carries_changed_counts(client, settings, django_capture_on_co
     with override_settings(CATALOG_READ_BACKEND="mongo"):
         assert (str(actual()["packages"]), "packages") in home_stats(client)
     assert Package.objects.filter(name="fresh-one").exists()
+
+
+def test_migrate_puts_back_a_lost_counter_trigger_and_recounts():
+    """SQLite rebuilds a table to alter it, which drops its triggers: after every migrate the
+    missing ones are put back and their table recounted."""
+    from django.core.management import call_command
+
+    package = Package.objects.create(display_name="kept", summary="s")
+    table = connection.ops.quote_name(Release._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER catalog_counter_ins ON {table}")
+        else:
+            cursor.execute("DROP TRIGGER catalog_counter_ins_releases")
+    Release.objects.create(package=package, version="1.0")
+    assert counters()["releases"] == 0  # no trigger, no count
+
+    call_command("migrate", verbosity=0)
+
+    assert counters() == actual()
+    Release.objects.create(package=package, version="2.0")
+    assert counters()["releases"] == 2 == actual()["releases"]
