@@ -96,7 +96,7 @@ def test_migrate_puts_back_a_lost_counter_trigger_and_recounts():
         else:
             cursor.execute("DROP TRIGGER catalog_counter_ins_releases")
     Release.objects.create(package=package, version="1.0")
-    assert counters()["releases"] == 0  # no trigger, no count
+    assert counters().get("releases", 0) == 0  # no trigger, no count (a flush empties both)
 
     call_command("migrate", verbosity=0)
 
