@@ -100,6 +100,7 @@ def test_migrate_puts_back_a_lost_counter_trigger_and_recounts():
 
     call_command("migrate", verbosity=0)
 
-    assert counters() == actual()
+    # A table emptied by a flush has no counter row: zero.
+    assert {**dict.fromkeys(actual(), 0), **counters()} == actual()
     Release.objects.create(package=package, version="2.0")
     assert counters()["releases"] == 2 == actual()["releases"]
