@@ -21,6 +21,7 @@ from catalog.document_fields import (
     USER_FIELDS,
 )
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
+from catalog.file_entries import ENTRY_FIELDS
 from catalog.mapping import document_checksum, document_terms
 from catalog.models import Maintainer, Package, Release, ReleaseFile, User
 
@@ -172,9 +173,10 @@ def _files(low: int, high: int) -> dict[int, list[dict[str, Any]]]:
     for release_id, *values in (
         ReleaseFile.objects.filter(release_id__gte=low, release_id__lte=high)
         .order_by("release_id", "filename")
-        .values_list("release_id", *FILE_FIELDS)
+        # With the API entries the rows keep (computed on write), as the mapping embeds them.
+        .values_list("release_id", *FILE_FIELDS, *ENTRY_FIELDS)
     ):
-        file = dict(zip(FILE_FIELDS, values, strict=True))
+        file = dict(zip((*FILE_FIELDS, *ENTRY_FIELDS), values, strict=True))
         file["upload_time"] = ms(file["upload_time"])
         files[release_id].append(file)
     return files
