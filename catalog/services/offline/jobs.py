@@ -111,11 +111,24 @@ def _email(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-def _finish_rename(plan: BatchPlan, old_id: Any) -> None:
-    # The new name already holds exactly this document renamed: a run stopped
-    # between a rename's insert and its delete. Finishing it (deleting the old
-    # spelling) loses nothing and ends where an uninterrupted run ends.
-    plan.finish_renames.append(old_id)
+def _plan_rename(
+    plan: BatchPlan, old_id: Any, renamed: Document, *, stored: dict, taken: set
+) -> None:
+    """Move a document to its new ``_id``, unless another document holds that id."""
+    new_id = renamed["_id"]
+    if new_id in taken:
+        if stored.get(new_id) != renamed:
+            # Two spellings of one package: an operator decides (merge_sources).
+            plan.counts["name_collisions"] += 1
+            plan.counts["unchanged"] += 1
+            return
+        # The new id already holds exactly this document renamed: a run stopped
+        # between a rename's insert and its delete. Finishing it (deleting the old
+        # spelling) loses nothing and ends where an uninterrupted run ends.
+        plan.finish_renames.append(old_id)
+    else:
+        taken.add(new_id)
+        plan.renames.append((old_id, renamed))
     plan.counts["renamed"] += 1
     plan.counts["updated"] += 1
 
@@ -141,18 +154,7 @@ def _normalize_packages_plan(batch: list[Document], *, db) -> BatchPlan:
         canonical = canonicalize_name(doc["_id"])
         if canonical != doc["_id"]:
             renamed = {**doc, **changed, "_id": canonical}
-            if canonical in taken:
-                if stored.get(canonical) == renamed:
-                    _finish_rename(plan, doc["_id"])
-                    continue
-                # Two spellings of one package: an operator decides (merge_sources).
-                plan.counts["name_collisions"] += 1
-                plan.counts["unchanged"] += 1
-                continue
-            taken.add(canonical)
-            plan.renames.append((doc["_id"], renamed))
-            plan.counts["renamed"] += 1
-            plan.counts["updated"] += 1
+            _plan_rename(plan, doc["_id"], renamed, stored=stored, taken=taken)
         elif changed:
             plan.updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": changed}))
             plan.counts["updated"] += 1
@@ -178,17 +180,7 @@ def _normalize_releases_plan(batch: list[Document], *, db) -> BatchPlan:
             plan.counts["unchanged"] += 1
         elif new_id != doc["_id"]:
             renamed = {**doc, "_id": new_id, "package": canonicalize_name(doc["package"])}
-            if new_id in taken:
-                if stored.get(new_id) == renamed:
-                    _finish_rename(plan, doc["_id"])
-                    continue
-                plan.counts["name_collisions"] += 1
-                plan.counts["unchanged"] += 1
-                continue
-            taken.add(new_id)
-            plan.renames.append((doc["_id"], renamed))
-            plan.counts["renamed"] += 1
-            plan.counts["updated"] += 1
+            _plan_rename(plan, doc["_id"], renamed, stored=stored, taken=taken)
         else:
             plan.counts["unchanged"] += 1
     return plan
