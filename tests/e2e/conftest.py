@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 # The same small catalog as tests/web, and a cold page cache for every test.
 from tests.web.conftest import catalog, clear_page_cache  # noqa: F401
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls
-# from the test body are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
