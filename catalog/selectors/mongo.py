@@ -31,7 +31,6 @@ from catalog.selectors.common import (
     default_version,
     license_terms,
     maintainers_sorted,
-    page_slice,
     search_page_check,
     search_window,
     simple_entry,
@@ -39,7 +38,6 @@ from catalog.selectors.common import (
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
-    SEARCH_PER_PAGE,
     SIMPLE_INDEX_CHUNK,
     CatalogStats,
     FileRow,
@@ -64,8 +62,6 @@ from catalog.versions import parse_version
 LIST_PROJECTION = {"display_name": 1, "summary": 1, "latest.version": 1, "created": 1, "updated": 1}
 NEWEST_FIRST = [("sort_key", -1), ("sql_id", -1)]
 RECENT_FIRST = [("updated", -1), ("_id", 1)]
-# Within a search rank: the package added last (highest relational id) first.
-NEWEST_PACKAGE_FIRST = [("sql_id", -1), ("_id", 1)]
 
 
 def _packages():
@@ -264,54 +260,84 @@ def _typo_names(terms: search.TermQuery) -> list[str]:
     return terms.typo_names([d["_id"] for d in candidates])
 
 
-def _rank_filters(terms: search.TermQuery, typos: list[str]) -> list[dict[str, Any]]:
-    """One filter per rank, best first (catalog/search.py's rules); terms are plain values."""
-    name_rules: list[dict[str, Any]] = []
-    if terms.prefix:
-        name_rules.append({"terms": terms.prefix})
+def _candidates(terms: search.TermQuery) -> list[dict[str, Any]]:
+    """Every package that can rank by its terms, with ``sql_id`` and ``terms``: one index read.
+
+    A hit of rank 0, 1 or 3 holds the exact name, the name prefix, or the
+    first word as a name or summary word (ranks 1 and 3 need every word), so
+    looking up these few terms on the multikey index finds them all. The
+    filter is one plain field, which every server answers from the index
+    (an ``$and``/``$or``/``$nor`` at the top, as one count per rank needed,
+    made the local server read every package document).
+    """
+    wanted = [terms.exact, *([terms.prefix] if terms.prefix else [])]
     if terms.stems:
-        name_rules.append({"$and": [{"terms": t} for t in terms.name_word_terms]})
-    ranks: list[dict[str, Any]] = [{"terms": terms.exact}]
-    if name_rules:
-        ranks.append({"$or": name_rules})
-    if typos:
-        ranks.append({"_id": {"$in": typos}})
-    if terms.stems:
-        ranks.append(
-            {
-                "$and": [
-                    {"terms": {"$in": [search.NAME_WORD + s, search.TEXT_WORD + s]}}
-                    for s in terms.stems
-                ]
-            }
-        )
-    return ranks
+        wanted += [search.NAME_WORD + terms.stems[0], search.TEXT_WORD + terms.stems[0]]
+    return list(_packages().find({"terms": {"$in": wanted}}, {"sql_id": 1, "terms": 1}))
+
+
+def _rank(name: str, held: set[str], terms: search.TermQuery, typos: set[str]) -> int | None:
+    """The rank of package ``name`` holding the search terms ``held`` (catalog/search.py)."""
+    if terms.exact in held:
+        return search.RANK_EXACT
+    if (terms.prefix and terms.prefix in held) or (
+        terms.stems and all(t in held for t in terms.name_word_terms)
+    ):
+        return search.RANK_NAME
+    if name in typos:
+        return search.RANK_TYPO
+    if terms.stems and all(
+        search.NAME_WORD + s in held or search.TEXT_WORD + s in held for s in terms.stems
+    ):
+        return search.RANK_TEXT
+    return None
+
+
+def _newest_package_first(hit: dict[str, Any]) -> tuple:
+    """Within a rank, the package added last first: sql_id descending, as MongoDB sorts
+    ``[("sql_id", -1), ("_id", 1)]`` (documents without one last), then ``_id``."""
+    sql_id = hit.get("sql_id")
+    return (sql_id is None, -(sql_id or 0), hit["_id"])
+
+
+def _ranked_hits(terms: search.TermQuery, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every hit (``_id``, ``sql_id``), best rank first, the newest package first within one.
+
+    A fixed number of reads, each answered from an index: the typo names,
+    the candidates by term, the typo hits by ``_id``, and with filters the
+    filters applied to the hits by ``_id``. A package shows once, at its
+    best rank.
+    """
+    typos = set(_typo_names(terms))
+    found: dict[str, dict[str, Any]] = {}
+    for doc in _candidates(terms):
+        rank = _rank(doc["_id"], set(doc.get("terms") or ()), terms, typos)
+        if rank is not None:
+            found[doc["_id"]] = {"_id": doc["_id"], "sql_id": doc.get("sql_id"), "rank": rank}
+    missing = sorted(typos - set(found))
+    if missing:
+        for doc in _packages().find({"_id": {"$in": missing}}, {"sql_id": 1}):
+            found[doc["_id"]] = {**doc, "rank": search.RANK_TYPO}
+    if conditions and found:
+        kept = _packages().find({"$and": [{"_id": {"$in": list(found)}}, *conditions]}, {"_id": 1})
+        found = {d["_id"]: found[d["_id"]] for d in kept}
+    return sorted(found.values(), key=lambda hit: (hit["rank"], *_newest_package_first(hit)))
 
 
 def _ranked_search(
     query: SearchQuery, terms: search.TermQuery, conditions: list[dict[str, Any]]
 ) -> SearchPage:
-    """A text search on the documents' ``terms`` (multikey index): one count per rank."""
-    ranks = _rank_filters(terms, _typo_names(terms))
-    offset = (query.page - 1) * SEARCH_PER_PAGE
+    """A text search on the documents' ``terms`` (multikey index), ranked here."""
+    hits = [hit["_id"] for hit in _ranked_hits(terms, conditions)]
+    total = len(hits)
+    offset, limit, num_pages = search_window(total=total, page=query.page)
     if query.order in ("name", "-updated"):
-        match = {"$and": [*conditions, {"$or": ranks}]}
-        total = _packages().count_documents(match)
-        _, limit, num_pages = search_window(total=total, page=query.page)
         sort = [("_id", 1)] if query.order == "name" else RECENT_FIRST
-        docs = _page(match, sort, offset, limit) if total else []
+        docs = _page({"_id": {"$in": hits}}, sort, offset, limit) if total else []
     else:
-        # Each rank excludes the better ones, so a package shows once, at its best rank.
-        matches = [
-            {"$and": [*conditions, rank, *([{"$nor": ranks[:i]}] if i else [])]}
-            for i, rank in enumerate(ranks)
-        ]
-        counts = [_packages().count_documents(m) for m in matches]
-        total = sum(counts)
-        _, limit, num_pages = search_window(total=total, page=query.page)
-        docs = []
-        for part, skip, take in page_slice(counts, offset=offset, limit=limit):
-            docs.extend(_page(matches[part], NEWEST_PACKAGE_FIRST, skip, take))
+        shown = hits[offset : offset + limit]
+        by_id = {d["_id"]: d for d in _packages().find({"_id": {"$in": shown}}, LIST_PROJECTION)}
+        docs = [by_id[name] for name in shown if name in by_id]
     return SearchPage(
         results=[_list_item(d) for d in docs], total=total, page=query.page, num_pages=num_pages
     )
