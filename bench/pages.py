@@ -220,10 +220,10 @@ def mongo_fill(batch: int = 2000) -> int:
                 collection.insert_many(docs, ordered=False)
                 written += len(docs)
     from catalog.documents import ensure_indexes
-    from catalog.services.migration.to_mongo import counters_copy
+    from catalog.services.migration.to_mongo import summaries_write
 
     ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
-    counters_copy()  # the home page's counts, as the migration copies them
+    summaries_write()  # the home page's counts and newest lists, as the migration writes them
     return written
 
 

@@ -207,9 +207,11 @@ class UserDocument(Document):
 
 
 # The catalog's row counts (home page), copied from the relational counters by the
-# migration and the live sync: one document, ``_id`` COUNTERS_ID.
+# migration and the live sync: one document, ``_id`` COUNTERS_ID. Beside it, ``_id``
+# NEWEST_ID, the newest lists of the home page and feeds (catalog.newest).
 COUNTERS_COLLECTION = "catalog_counters"
 COUNTERS_ID = "catalog"
+NEWEST_ID = "newest"
 COUNTER_NAMES = ("packages", "releases", "files", "users")
 
 

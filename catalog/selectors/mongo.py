@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalog import search
@@ -21,12 +20,14 @@ from catalog.documents import (
     COUNTER_NAMES,
     COUNTERS_COLLECTION,
     COUNTERS_ID,
+    NEWEST_ID,
     PackageDocument,
     ReleaseDocument,
     UserDocument,
     release_document_id,
 )
 from catalog.file_entries import entry_values, file_entries, json_entry_show
+from catalog.newest import NEWEST_LISTS, newest_docs
 from catalog.selectors.common import (
     default_version,
     license_terms,
@@ -131,13 +132,19 @@ def _release_row(doc: dict[str, Any]) -> ReleaseRow:
     )
 
 
-def _release_items(docs: list[dict[str, Any]]) -> list[ReleaseListItem]:
-    """Newest-release lines: one extra lookup for the packages' names and summaries."""
-    names = sorted({d["package"] for d in docs})
-    packages = {
-        p["_id"]: p
-        for p in _packages().find({"_id": {"$in": names}}, {"display_name": 1, "summary": 1})
-    }
+RELEASE_ITEM_PROJECTION = {"package": 1, "version": 1, "created": 1}
+
+
+def _release_items(
+    docs: list[dict[str, Any]], packages: dict[str, dict[str, Any]] | None = None
+) -> list[ReleaseListItem]:
+    """Newest-release lines, with their packages' names and summaries (one lookup unless given)."""
+    if packages is None:
+        names = sorted({d["package"] for d in docs})
+        packages = {
+            p["_id"]: p
+            for p in _packages().find({"_id": {"$in": names}}, {"display_name": 1, "summary": 1})
+        }
     items = []
     for doc in docs:
         package = packages.get(doc["package"], {})
@@ -153,13 +160,46 @@ def _release_items(docs: list[dict[str, Any]]) -> list[ReleaseListItem]:
     return items
 
 
+def _summary_docs() -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The counters and the newest lists the writers keep (one read)."""
+    found = {
+        d["_id"]: d
+        for d in _packages()
+        .database[COUNTERS_COLLECTION]
+        .find({"_id": {"$in": [COUNTERS_ID, NEWEST_ID]}})
+    }
+    return found.get(COUNTERS_ID), found.get(NEWEST_ID)
+
+
+def _by_ids(collection, ids: list[Any], projection: dict[str, Any]) -> list[dict[str, Any]]:
+    """The documents of ``ids`` in that order (one read by ``_id``); a deleted one is left out."""
+    found = {d["_id"]: d for d in collection.find({"_id": {"$in": ids}}, projection)} if ids else {}
+    return [found[i] for i in ids if i in found]
+
+
+def _newest_ids(kept: dict[str, Any] | None, name: str, limit: int) -> list[Any]:
+    """The first ``limit`` ``_id`` s of a newest list (catalog.newest) as the writers kept it.
+
+    Before any writer kept the lists (a store written by an older version):
+    chosen from the collection, as a writer would.
+    """
+    collection, field, sort, length = NEWEST_LISTS[name]
+    if kept is not None and name in kept and limit <= length:
+        return kept[name]["ids"][:limit]
+    docs = newest_docs(_packages().database[collection], field, sort, {field: 1}, limit)
+    return [d["_id"] for d in docs]
+
+
 def catalog_stats_get() -> CatalogStats:
-    """The counts the migration or live sync copied from the relational counters (one read).
+    return _stats(_summary_docs()[0])
+
+
+def _stats(doc: dict[str, Any] | None) -> CatalogStats:
+    """The counts the migration or live sync copied from the relational counters.
 
     Before any migration has written them: collection metadata for the
     documents and a sum over the releases for the files (a scan).
     """
-    doc = _packages().database[COUNTERS_COLLECTION].find_one({"_id": COUNTERS_ID})
     if doc is not None:
         return CatalogStats(**{name: doc.get(name) or 0 for name in COUNTER_NAMES})
     file_totals = list(
@@ -176,20 +216,20 @@ def catalog_stats_get() -> CatalogStats:
 
 
 def catalog_home_get() -> HomePage:
-    stats = catalog_stats_get()
+    """Three reads: the counters and lists, the listed releases, the packages they show."""
+    counters, kept = _summary_docs()
+    releases = _by_ids(
+        _releases(),
+        _newest_ids(kept, "releases_created", HOME_LIST_LENGTH),
+        RELEASE_ITEM_PROJECTION,
+    )
+    updated = _newest_ids(kept, "packages_updated", HOME_LIST_LENGTH)
+    names = sorted({d["package"] for d in releases} | set(updated))
+    packages = {d["_id"]: d for d in _packages().find({"_id": {"$in": names}}, LIST_PROJECTION)}
     return HomePage(
-        stats=stats,
-        newest_releases=releases_newest_list(limit=HOME_LIST_LENGTH),
-        updated_packages=[
-            _list_item(d)
-            for d in _newest_docs(
-                _packages(),
-                "updated",
-                [("updated", -1), ("_id", 1)],
-                LIST_PROJECTION,
-                HOME_LIST_LENGTH,
-            )
-        ],
+        stats=_stats(counters),
+        newest_releases=_release_items(releases, packages),
+        updated_packages=[_list_item(packages[name]) for name in updated if name in packages],
     )
 
 
@@ -526,48 +566,14 @@ def _files_with(release: dict[str, Any], field: str) -> list[dict[str, Any]]:
     ]
 
 
-# Widening time windows for the newest lists: each a range read on an index.
-NEWEST_WINDOWS = (timedelta(days=1), timedelta(days=30), timedelta(days=365), timedelta(days=3650))
-
-
-def _newest_docs(
-    collection, field: str, sort: list, projection: dict, limit: int
-) -> list[dict[str, Any]]:
-    """The ``limit`` newest documents by ``field`` (then ``sort``'s tie-break).
-
-    Looked for in widening windows back from now: once a window holds
-    ``limit`` documents, every document outside it is older than all of them,
-    so they are the newest. Each window is a range read on the field's index,
-    which every server serves from the index (a server that sorts a whole
-    collection in memory, as the local one does, would otherwise sort every
-    document for ten). Undated documents come last, from the unbounded read.
-    """
-    now = datetime.now(UTC)
-    for window in NEWEST_WINDOWS:
-        docs = list(
-            collection.find({field: {"$gte": now - window}}, projection).sort(sort).limit(limit)
-        )
-        if len(docs) >= limit:
-            return docs
-    return list(collection.find({}, projection).sort(sort).limit(limit))
-
-
 def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    docs = _newest_docs(
-        _releases(),
-        "created",
-        [("created", -1), ("sql_id", -1)],
-        {"package": 1, "version": 1, "created": 1},
-        limit,
-    )
-    return _release_items(docs)
+    ids = _newest_ids(_summary_docs()[1], "releases_created", limit)
+    return _release_items(_by_ids(_releases(), ids, RELEASE_ITEM_PROJECTION))
 
 
 def packages_newest_list(*, limit: int) -> list[PackageListItem]:
-    docs = _newest_docs(
-        _packages(), "created", [("created", -1), ("_id", 1)], LIST_PROJECTION, limit
-    )
-    return [_list_item(d) for d in docs]
+    ids = _newest_ids(_summary_docs()[1], "packages_created", limit)
+    return [_list_item(d) for d in _by_ids(_packages(), ids, LIST_PROJECTION)]
 
 
 def package_releases_list(

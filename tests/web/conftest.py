@@ -9,7 +9,7 @@ import pytest
 from catalog import mapping
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, ensure_indexes
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
-from catalog.services.migration.to_mongo import counters_copy
+from catalog.services.migration.to_mongo import summaries_write
 
 BASE_TIME = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def fill_mongo() -> None:
         if docs:
             collection.insert_many(docs)
     ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
-    counters_copy()
+    summaries_write()
 
 
 def make_release(package: Package, version: str, *, days: int, files: int = 2, **fields) -> Release:

@@ -45,6 +45,7 @@ from audit.context import audit_context_snapshot
 from catalog import mapping
 from catalog.documents import COUNTERS_COLLECTION, release_document_id
 from catalog.models import Package, Release, User
+from catalog.newest import newest_lists_refresh
 from catalog.services.migration.specs import (
     COLLECTIONS,
     PK_MAX,
@@ -82,6 +83,12 @@ def counters_copy() -> None:
     """Carry the relational row counters into MongoDB (the home page's counts)."""
     doc = mapping.counters_document()
     mapping_db()[COUNTERS_COLLECTION].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+
+def summaries_write() -> None:
+    """What the home page and feeds read beside the documents: counters and newest lists."""
+    counters_copy()
+    newest_lists_refresh()
 
 
 # --- full runs: primary-key ranges ------------------------------------------------
@@ -502,7 +509,7 @@ def catalog_migrate(
         touched_packages |= touched
         reports.append(report)
     if not dry_run:
-        counters_copy()
+        summaries_write()
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,
@@ -547,7 +554,7 @@ def documents_sync(
             batch_apply(spec, ctx, report, batch, existing)
         reports.append(report)
     if reports:
-        counters_copy()
+        summaries_write()
     return MigrationResult(
         collections=reports,
         dry_run=False,
