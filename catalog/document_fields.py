@@ -7,7 +7,7 @@ migration restores exactly them, and the MongoEngine documents
 (``catalog.documents``) declare them. Besides these scalar fields a document
 holds its key (``_id``: name, username, or ``package==version``), ``sql_id``,
 the ``checksum`` and what ``catalog.mapping`` embeds (a package's license,
-classifiers, maintainers, latest release and release count; a release's
+classifiers, maintainers, latest release, release count and release history; a release's
 package and files, each file with its API entries, ``catalog.file_entries``).
 """
 
@@ -54,6 +54,18 @@ RELEASE_FIELDS = (
     "comment",
     "created",
     "updated",
+)
+# A line of the release history a package document embeds as ``history`` (every
+# release, newest first): what a package page lists, in the read layer's ReleaseRow
+# order, so the page reads one document however many releases the package has.
+HISTORY_FIELDS = (
+    "version",
+    "is_prerelease",
+    "yanked",
+    "yanked_reason",
+    "created",
+    "updated",
+    "requires_python",
 )
 # The release a package document embeds as ``latest`` (its default release).
 LATEST_FIELDS = ("version", "sort_key", "created", "requires_python", "is_prerelease", "yanked")

@@ -3,8 +3,9 @@
 Shaped for the pages that read them, not copied table by table:
 
 - ``packages``: ``_id`` is the canonical name; maintainers, license and
-  classifiers are embedded, with a summary of the latest release and the
-  release count.
+  classifiers are embedded, with a summary of the latest release, the
+  release count and the release history (a few fields per release: what the
+  package page lists).
 - ``releases``: one document per release (releases are unbounded per package,
   so they are not embedded), files embedded; ``_id`` is ``<package>==<version>``.
 - ``users``: profile fields only; the password hash only when asked for.
@@ -79,6 +80,9 @@ class PackageDocument(Document):
     maintainers = fields.ListField(fields.EmbeddedDocumentField(MaintainerEmbed))
     latest = fields.EmbeddedDocumentField(LatestReleaseEmbed, null=True)
     release_count = fields.IntField(default=0)
+    # Every release's history line (document_fields.HISTORY_FIELDS), newest first:
+    # the package page reads it here instead of one document per release.
+    history = fields.ListField(fields.DictField())
     # Search terms (catalog/search.py), derived from the fields above.
     terms = fields.ListField(fields.StringField())
     last_serial = fields.IntField(default=0)

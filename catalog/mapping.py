@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce
 from catalog import search
 from catalog.document_fields import (
     FILE_FIELDS,
+    HISTORY_FIELDS,
     LATEST_FIELDS,
     PACKAGE_FIELDS,
     RELEASE_FIELDS,
@@ -90,7 +91,9 @@ def package_document(
     maintainers: Sequence[Maintainer],
     latest: Release | None,
     release_count: int,
+    history: Sequence[Mapping[str, Any]],
 ) -> Document:
+    """A package document; ``history`` is its releases' HISTORY_FIELDS values, newest first."""
     doc: Document = {"_id": package.name, "sql_id": package.pk}
     for field in PACKAGE_FIELDS:
         doc[field] = _clean(getattr(package, field))
@@ -106,8 +109,19 @@ def package_document(
     ]
     doc["latest"] = latest_summary(latest)
     doc["release_count"] = release_count
+    doc["history"] = [history_entry(r) for r in history]
     doc["terms"] = document_terms(doc)
     return doc
+
+
+def history_entry(release: Mapping[str, Any]) -> Document:
+    """A line of a package document's release history, from a release's values."""
+    return {field: _clean(release[field]) for field in HISTORY_FIELDS}
+
+
+# The release history's order: newest version first, the later row first among
+# equal versions ("1.0" and "1.0.0"), as the SQL package page orders it.
+HISTORY_ORDER = ("-sort_key", "-pk")
 
 
 def document_terms(doc: Document) -> list[str]:
@@ -165,6 +179,13 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
     maintainers: dict[int, list[Maintainer]] = defaultdict(list)
     for m in Maintainer.objects.filter(package_id__in=pks).select_related("user"):
         maintainers[m.package_id].append(m)
+    history: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in (
+        Release.objects.filter(package_id__in=pks)
+        .order_by("package_id", *HISTORY_ORDER)
+        .values("package_id", *HISTORY_FIELDS)
+    ):
+        history[row["package_id"]].append(row)
     latest_ids = {p.latest_id for p in packages if p.latest_id is not None}
     latest = {r.pk: r for r in Release.objects.filter(pk__in=latest_ids).only(*LATEST_FIELDS)}
     return [
@@ -174,6 +195,7 @@ def package_documents(pks: Sequence[int]) -> list[Document]:
             maintainers=maintainers[p.pk],
             latest=latest.get(p.latest_id),
             release_count=p.num_releases,
+            history=history[p.pk],
         )
         for p in packages
     ]

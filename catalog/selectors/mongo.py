@@ -402,10 +402,13 @@ def _release_detail(name: str, version: str) -> ReleaseDetail:
 
 def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
     doc = _package(name)
-    releases = [
-        _release_row(r)
-        for r in _releases().find({"package": name}, HISTORY_PROJECTION).sort(NEWEST_FIRST)
-    ]
+    # Kept in the package document by every writer (catalog.mapping, the
+    # offline package_stats job, merges); read from the releases only for a
+    # document written before it was.
+    history = doc.get("history")
+    if history is None:
+        history = _releases().find({"package": name}, HISTORY_PROJECTION).sort(NEWEST_FIRST)
+    releases = [_release_row(r) for r in history]
     default = default_version(releases)
     shown = version or default
     license_doc = doc.get("license")

@@ -117,9 +117,9 @@ def test_a_release_with_few_files_edits_them_in_place(staff_client):
 # their users), one per maintainer row for its user autocomplete widget (at most
 # MAINTAINERS_INLINE_LIMIT rows), the newest releases, the release count, then
 # the MongoDB document check (mapping.package_documents: package, classifiers,
-# maintainers, default release).
+# maintainers, release history, default release).
 MAINTAINERS = 2
-PACKAGE_CHANGE_QUERIES = 12 + MAINTAINERS
+PACKAGE_CHANGE_QUERIES = 13 + MAINTAINERS
 PAGE_BYTES = 150_000
 
 

@@ -9,6 +9,7 @@ import pytest
 from catalog import mapping
 from catalog.document_fields import (
     FILE_FIELDS,
+    HISTORY_FIELDS,
     LATEST_FIELDS,
     PACKAGE_FIELDS,
     RELEASE_FIELDS,
@@ -39,9 +40,18 @@ def test_documents_hold_exactly_the_declared_fields():
     release_doc = mapping.release_documents([release.pk])[0]
     user_doc = mapping.user_document(user, include_credentials=True)
 
-    embedded = {"license", "classifiers", "maintainers", "latest", "release_count", "terms"}
+    embedded = {
+        "license",
+        "classifiers",
+        "maintainers",
+        "latest",
+        "release_count",
+        "history",
+        "terms",
+    }
     assert set(package_doc) == {"_id", "sql_id", *PACKAGE_FIELDS, *embedded}
     assert set(package_doc["latest"]) == set(LATEST_FIELDS)
+    assert [set(line) for line in package_doc["history"]] == [set(HISTORY_FIELDS)] * 2
     assert set(release_doc) == {"_id", "sql_id", "package", *RELEASE_FIELDS, "files"}
     assert release_doc["files"]
     for file in release_doc["files"]:
