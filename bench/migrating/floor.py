@@ -15,6 +15,7 @@ from typing import Any
 from audit.recorder import MONGO_ENTRIES, ensure_mongo_indexes, mongo_db
 from catalog.document_fields import (
     FILE_FIELDS,
+    HISTORY_FIELDS,
     LATEST_FIELDS,
     PACKAGE_FIELDS,
     RELEASE_FIELDS,
@@ -139,7 +140,7 @@ class Floor:
             self.write(ReleaseDocument, docs)
 
     def packages(self) -> None:
-        """Packages: license, classifiers, maintainers, latest release and count embedded."""
+        """Packages: license, classifiers, maintainers, latest release, count, history embedded."""
         keys = ("sql_id", "_id", *PACKAGE_FIELDS, "license_name", "license_spdx")
         stamps = _dates(Package, PACKAGE_FIELDS)
         self.checksums[PackageDocument._get_collection_name()] = {}
@@ -211,6 +212,16 @@ class _PackageRelated:
                 self.newest[package_id] = row
             if package_id not in self.latest and not row[_PRERELEASE] and not row[_YANKED]:
                 self.latest[package_id] = row
+        # The release history, newest first (catalog.mapping.HISTORY_ORDER).
+        self.history: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for package_id, *values in (
+            Release.objects.filter(package_id__gte=low, package_id__lte=high)
+            .order_by("package_id", "-sort_key", "-pk")
+            .values_list("package_id", *HISTORY_FIELDS)
+        ):
+            self.history[package_id].append(
+                {f: clean(v) for f, v in zip(HISTORY_FIELDS, values, strict=True)}
+            )
 
     def embed(self, doc: dict[str, Any]) -> None:
         name, spdx = doc.pop("license_name"), doc.pop("license_spdx")
@@ -226,6 +237,7 @@ class _PackageRelated:
             field: clean(value) for field, value in zip(LATEST_FIELDS, chosen[1:], strict=True)
         }
         doc["release_count"] = self.counts.get(pk, 0)
+        doc["history"] = self.history.get(pk, [])
         doc["terms"] = document_terms(doc)  # the search terms, computed on write
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from bench.migrating.floor import clean
 from catalog.document_fields import (
     FILE_FIELDS,
+    HISTORY_FIELDS,
     LATEST_FIELDS,
     PACKAGE_FIELDS,
     RELEASE_FIELDS,
@@ -81,11 +82,12 @@ def _loop_rows(sample: dict[str, list[int]]):
         doc["maintainers"] = [
             {"user_id": m.user_id, "username": m.user.username, "role": m.role} for m in roles
         ]
-        releases = list(package.releases.order_by("-sort_key"))
+        releases = list(package.releases.order_by("-sort_key", "-pk"))
         latest = next((r for r in releases if not r.yanked and not r.is_prerelease), None)
         latest = latest or (releases[0] if releases else None)
         doc["latest"] = latest and {f: clean(getattr(latest, f)) for f in LATEST_FIELDS}
         doc["release_count"] = len(releases)
+        doc["history"] = [{f: clean(getattr(r, f)) for f in HISTORY_FIELDS} for r in releases]
         doc["terms"] = document_terms(doc)
         _save(PackageDocument, doc)
         yield

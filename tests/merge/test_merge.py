@@ -181,6 +181,9 @@ def test_canonical_name_normalization_matches_spellings_and_keeps_the_normalized
     (doc,) = db.packages.find()
     assert doc["_id"] == "pkg-30"
     terms = doc.pop("terms")  # a package document gets its search terms
+    # and says what the releases collection holds of its releases (none here).
+    summary = {key: doc.pop(key) for key in ("release_count", "latest", "history")}
+    assert summary == {"release_count": 0, "latest": None, "history": []}
     assert content(doc) == {
         "summary": "from a",
         "home_page": "https://b.example",

@@ -14,9 +14,10 @@ from catalog.services.seed import catalog_seed
 def test_package_stats_agrees_with_the_relational_catalog(offline, db):
     catalog_seed(packages=12, seed=5)
     packages = package_documents(list(Package.objects.values_list("pk", flat=True)))
+    histories = {doc["_id"]: doc["history"] for doc in packages}
     for doc in packages:
         # Stale denormalized fields, as after releases changed behind the package's back.
-        doc.update(release_count=0, latest=None)
+        doc.update(release_count=0, latest=None, history=[])
     db.packages.insert_many(packages)
     db.releases.insert_many(release_documents(list(Release.objects.values_list("pk", flat=True))))
 
@@ -34,6 +35,8 @@ def test_package_stats_agrees_with_the_relational_catalog(offline, db):
     for package in rows:
         doc = db.packages.find_one({"_id": package.name})
         assert doc["release_count"] == package.count
+        # The history the mapping builds from the rows, rebuilt from the documents.
+        assert doc["history"] == histories[package.name]
         assert doc["total_size"] == sizes.get(package.name, 0)
         if package.count:
             # MongoDB keeps milliseconds.

@@ -19,6 +19,7 @@ from mongoengine.connection import get_db
 from pymongo import UpdateOne
 
 from audit.mongo import audited_bulk_write
+from catalog.newest import newest_lists_refresh
 from catalog.services.merge.keys import key_label, key_normalizers, record_contribution
 from catalog.services.merge.policies import (
     POLICIES,
@@ -47,6 +48,7 @@ from catalog.services.merge.target import (
     unstorable,
     write_operation,
 )
+from catalog.services.package_summaries import package_summaries_refresh
 
 # Target lookups cover this many write batches.
 LOOKUP_BATCHES = 10
@@ -161,6 +163,10 @@ def _records_group(
     return groups
 
 
+# The catalog's own collections, which the pages read.
+CATALOG_COLLECTIONS = ("packages", "releases")
+
+
 @dataclass
 class _Run:
     """One merge's settings and report, shared by the per-key steps."""
@@ -173,6 +179,8 @@ class _Run:
     result: MergeResult
     writes: list[tuple[str, Any]]
     conflict_writes: list[UpdateOne]
+    # Packages whose documents summarize what this run writes (catalog collections).
+    touched: set[str]
 
 
 def _document_complete(
@@ -209,6 +217,16 @@ def _change(current: Document | None, merged: Document) -> tuple[str, list[str]]
     if not changed:
         return "unchanged", changed
     return "update", changed
+
+
+def _packages_touched(into: str, merged: Document, current: Document | None) -> set[str]:
+    """The package documents whose release summary a write of ``merged`` can change."""
+    if into == "packages":
+        return {merged["_id"]} if isinstance(merged.get("_id"), str) else set()
+    if into == "releases":
+        names = {merged.get("package"), (current or {}).get("package")}
+        return {n for n in names if isinstance(n, str)}
+    return set()
 
 
 def _counts_add(result: MergeResult, action: str, contributing: set[str], matched: bool) -> None:
@@ -250,6 +268,7 @@ def _key_merge(
                     run.result.sources[name].failed += 1
                 return
             run.writes.append((label, write_operation(action, merged, run.key, key_values)))
+            run.touched.update(_packages_touched(run.into, merged, current))
     run.result.changes.append(Change(key=label, action=action, fields=changed))
     _counts_add(run.result, action, contributing, matched)
 
@@ -303,16 +322,24 @@ def sources_merge(
     target = db[into]
     keys = sorted_keys(groups)
     existing: dict[tuple, Document] = {}
+    touched: set[str] = set()
     for start in range(0, len(keys), batch_size):
         if start % (batch_size * LOOKUP_BATCHES) == 0:
             existing = existing_documents(
                 target, key, keys[start : start + batch_size * LOOKUP_BATCHES]
             )
-        run = _Run(into, policy, key, rank, now, result, writes=[], conflict_writes=[])
+        run = _Run(
+            into, policy, key, rank, now, result, writes=[], conflict_writes=[], touched=touched
+        )
         for key_values in keys[start : start + batch_size]:
             _key_merge(run, key_values, groups[key_values], existing.get(key_values))
         if not dry_run:
             result.written += bulk_write(target, run.writes, result)
             if run.conflict_writes:
                 audited_bulk_write(db[conflicts_collection], run.conflict_writes, ordered=False)
+    if not dry_run and into in CATALOG_COLLECTIONS and touched:
+        # The pages read what package documents say of their releases, and the
+        # newest lists: written documents change both.
+        package_summaries_refresh(db, names=touched)
+        newest_lists_refresh()
     return result

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from pymongo import UpdateOne
 
 from catalog.documents import release_document_id
-from catalog.mapping import default_release, latest_summary
-from catalog.models import release_version_fields
 from catalog.services.offline.licenses import spdx_identifier
 from catalog.services.offline.walk import Document
+from catalog.services.package_summaries import (
+    RELEASE_PROJECTION,
+    package_summary_compute,
+)
 from catalog.versions import canonicalize_name
 
 
@@ -29,6 +30,8 @@ class BatchPlan:
     # the old one is not deleted yet): only the delete remains.
     finish_renames: list[Any] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    # Package documents whose release summary the batch's writes change.
+    packages_touched: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -46,37 +49,12 @@ def _changed(doc: Document, values: Document) -> Document:
 
 # package_stats ---------------------------------------------------------------
 
-_RELEASE_PROJECTION = {
-    "package": 1,
-    "version": 1,
-    "requires_python": 1,
-    "yanked": 1,
-    "created": 1,
-    "files.size": 1,
-}
-
-
-def _release_view(doc: Document) -> SimpleNamespace:
-    """What choosing the default release reads of a release document."""
-    # Recomputed from the version, never trusting a stored key.
-    sort_key, is_prerelease = release_version_fields(doc["version"])
-    return SimpleNamespace(
-        version=doc["version"],
-        sort_key=sort_key,
-        is_prerelease=is_prerelease,
-        yanked=bool(doc.get("yanked")),
-        created=doc.get("created"),
-        requires_python=doc.get("requires_python") or "",
-    )
-
 
 def package_stats_compute(releases: list[Document]) -> Document:
     """The denormalized fields of a package document, from its release documents."""
-    parsed = [_release_view(r) for r in releases]
-    dates = [r.created for r in parsed if r.created is not None]
+    dates = [r["created"] for r in releases if r.get("created") is not None]
     return {
-        "release_count": len(releases),
-        "latest": latest_summary(default_release(parsed)),
+        **package_summary_compute(releases),
         "first_release": min(dates) if dates else None,
         "last_release": max(dates) if dates else None,
         "total_size": sum(f.get("size") or 0 for r in releases for f in r.get("files") or []),
@@ -92,7 +70,7 @@ def _package_stats_plan(batch: list[Document], *, db) -> BatchPlan:
     in_range = {"package": {"$gte": batch[0]["_id"], "$lte": batch[-1]["_id"]}}
     # Sorted (newest first per package, along the index): without a sort a
     # server returns documents in whatever order it stores them.
-    releases = db.releases.find(in_range, _RELEASE_PROJECTION).sort(
+    releases = db.releases.find(in_range, RELEASE_PROJECTION).sort(
         [("package", 1), ("sort_key", -1)]
     )
     for release in releases:
@@ -181,6 +159,7 @@ def _normalize_releases_plan(batch: list[Document], *, db) -> BatchPlan:
         elif new_id != doc["_id"]:
             renamed = {**doc, "_id": new_id, "package": canonicalize_name(doc["package"])}
             _plan_rename(plan, doc["_id"], renamed, stored=stored, taken=taken)
+            plan.packages_touched.update((doc["package"], renamed["package"]))
         else:
             plan.counts["unchanged"] += 1
     return plan
@@ -215,8 +194,8 @@ JOBS: dict[str, Job] = {
         Job(
             name="package_stats",
             description=(
-                "recompute release_count, latest, first_release, last_release and "
-                "total_size of each package from the releases collection"
+                "recompute release_count, latest, history, first_release, last_release "
+                "and total_size of each package from the releases collection"
             ),
             collections=("packages",),
             plan=lambda batch, *, db, collection: _package_stats_plan(batch, db=db),

@@ -16,6 +16,7 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 from audit.mongo import audited_bulk_write
+from catalog.newest import newest_lists_refresh
 from catalog.services.offline.jobs import JOBS, BatchPlan, Job
 from catalog.services.offline.walk import (
     START,
@@ -25,6 +26,7 @@ from catalog.services.offline.walk import (
     collection_walk,
     field_name_plain,
 )
+from catalog.services.package_summaries import package_summaries_refresh
 
 CHECKPOINTS = "job_checkpoints"
 
@@ -164,6 +166,10 @@ def _batch_process(
         result,
         between=(lambda: on_batch(number, "renames_inserted")) if on_batch else None,
     )
+    if plan.packages_touched:
+        # Releases that moved to another package change what both packages'
+        # documents say of their releases (the package page reads that).
+        package_summaries_refresh(target.database, names=plan.packages_touched)
     if on_batch:
         on_batch(number, "written")
     plan.counts["processed"] += len(batch)
@@ -255,6 +261,8 @@ def job_run(
     )
     if result.complete:
         checkpoint.complete()
+    if collection in ("packages", "releases") and run_counts["updated"]:
+        newest_lists_refresh()  # the home page's lists, as every writer of these keeps them
     result.last_id = None if after is START else after
     _result_finish(result, run_counts, checkpoint.totals)
     return result

@@ -1,0 +1,178 @@
+"""What the writers keep for the MongoDB pages stays right after every kind of write.
+
+Package documents embed their release history (and count and default
+release), and the newest lists of the home page and feeds are chosen when
+documents are written (catalog.newest). Each test changes releases through
+one write path (the live sync, an incremental migration, a merge, an offline
+job) and checks that the MongoDB pages are then the SQL pages, byte for byte,
+with the page cache off.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from bson import json_util
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+from mongoengine.connection import get_db
+
+from catalog import mapping, selectors
+from catalog.models import Release
+from tests.migrate.conftest import migrate
+from tests.web.conftest import make_release
+
+PAGES = [
+    "/",
+    "/project/demo-pkg/",
+    "/project/demo/",
+    "/project/other/",
+    "/pypi/demo-pkg/json",
+    "/simple/demo-pkg/",
+    "/rss/updates.xml",
+    "/rss/packages.xml",
+]
+
+
+def pages(client, backend: str, urls: list[str]) -> dict[str, tuple[int, str]]:
+    with override_settings(CATALOG_READ_BACKEND=backend):
+        return {
+            url: (r.status_code, r.getvalue().decode()) for url in urls for r in [client.get(url)]
+        }
+
+
+def assert_same_pages(client, urls: list[str] = PAGES) -> None:
+    sql, mongo = pages(client, "sql", urls), pages(client, "mongo", urls)
+    for url in urls:
+        assert sql[url] == mongo[url], url
+
+
+def mongo_newest(limit: int = 3) -> list[tuple[str, str]]:
+    with override_settings(CATALOG_READ_BACKEND="mongo"):
+        return [(r.package, r.version) for r in selectors.releases_newest_list(limit=limit)]
+
+
+@pytest.fixture
+def grown(catalog, settings):
+    """The web catalog with enough releases that every newest list is full."""
+    settings.CATALOG_PAGE_CACHE = False
+    settings.CATALOG_LIVE_SYNC = False
+    for index in range(45):
+        make_release(catalog["other"], f"2.{index}", days=-index - 1, files=1)
+    migrate()
+    return catalog
+
+
+def test_the_lists_are_kept_full_and_the_pages_match(client, grown):
+    kept = get_db().catalog_counters.find_one({"_id": "newest"})
+    assert len(kept["releases_created"]["ids"]) == 40
+    assert kept["releases_created"]["ids"][0] == "other==3.0rc1"
+    assert kept["releases_created"]["since"] is not None
+    assert_same_pages(client)
+
+
+def test_live_sync_keeps_history_and_newest_lists_right(
+    client, grown, settings, django_capture_on_commit_callbacks
+):
+    settings.CATALOG_LIVE_SYNC = True
+    package = grown["demo_pkg"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_release(package, "3.0", days=30)
+    assert mongo_newest(1) == [("demo-pkg", "3.0")]
+    assert ">3.0<" in pages(client, "mongo", ["/project/demo-pkg/"])["/project/demo-pkg/"][1]
+    assert_same_pages(client)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        release = Release.objects.get(package=package, version="1.10")
+        release.yanked, release.yanked_reason = True, "a bad build"
+        release.save()
+    assert_same_pages(client)
+
+    # The newest releases deleted: the lists fill up again from older ones.
+    with django_capture_on_commit_callbacks(execute=True):
+        Release.objects.filter(version__in=["3.0", "3.0rc1", "0.1", "2.0b1"]).delete()
+    assert mongo_newest(1) == [("demo-pkg", "1.11")]
+    assert_same_pages(client)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        demo = grown["demo"]
+        demo.summary = "A new summary, shown beside its releases"
+        demo.save()
+    assert_same_pages(client)
+
+
+def test_an_incremental_migration_catches_writes_that_bypassed_the_sync(client, grown):
+    Release.objects.filter(package=grown["demo_pkg"], version="1.9").update(
+        yanked=True, yanked_reason="found late", updated=timezone.now()
+    )
+    Release.objects.filter(version="3.0rc1").delete()
+    make_release(grown["demo"], "0.2", days=40)
+    assert pages(client, "mongo", ["/project/demo/"]) != pages(client, "sql", ["/project/demo/"])
+
+    migrate()
+
+    assert mongo_newest(1) == [("demo", "0.2")]
+    assert_same_pages(client)
+    out = StringIO()
+    call_command("migrate_to_mongo", "--verify", stdout=out)  # CommandError on a mismatch
+    assert "Verified: MongoDB matches the relational catalog" in out.getvalue()
+
+
+def _release_document_file(tmp_path, release: Release, **changes) -> str:
+    """The release's document as a merge source (JSON Lines), as another store would hold it."""
+    doc = {**mapping.release_documents([release.pk])[0], **changes}
+    path = tmp_path / "releases.jsonl"
+    path.write_text(json_util.dumps(doc) + "\n")
+    return str(path)
+
+
+def test_a_merge_into_releases_updates_its_package_and_the_newest_lists(client, grown, tmp_path):
+    # The row exists, MongoDB does not know it yet: a merge brings its document.
+    release = make_release(grown["demo"], "0.3", days=50, requires_python=">=3.10")
+    source = _release_document_file(tmp_path, release)
+
+    current = tmp_path / "current.jsonl"
+    current.write_text(json_util.dumps(mapping.release_documents([release.pk - 1])[0]) + "\n")
+
+    call_command(
+        "merge_sources",
+        f"--source=mirror=file:{source}",
+        f"--source=current=file:{current}",
+        "--into=releases",
+    )
+
+    assert mongo_newest(2) == [("demo", "0.3"), ("other", "3.0rc1")]
+    # The counts are the relational counters' copy, which a merge does not touch.
+    assert_same_pages(client, ["/project/demo/", "/project/demo/0.3/", "/rss/updates.xml"])
+
+
+def test_package_stats_repairs_histories_after_release_documents_changed(client, grown):
+    Release.objects.filter(package=grown["demo_pkg"], version="1.0").update(
+        yanked=True, yanked_reason="withdrawn"
+    )
+    get_db().releases.update_one(
+        {"_id": "demo-pkg==1.0"}, {"$set": {"yanked": True, "yanked_reason": "withdrawn"}}
+    )
+    # The package document still lists 1.0 as it was.
+    assert pages(client, "mongo", ["/project/demo-pkg/"]) != pages(
+        client, "sql", ["/project/demo-pkg/"]
+    )
+
+    call_command("process_offline", "package_stats", "--no-progress")
+
+    assert_same_pages(client)
+
+
+def test_normalizing_release_names_moves_them_into_their_package(client, grown, tmp_path):
+    release = make_release(grown["demo"], "0.4", days=60)
+    doc = {**mapping.release_documents([release.pk])[0], "_id": "Demo==0.4", "package": "Demo"}
+    get_db().releases.insert_one(doc)
+
+    call_command("process_offline", "normalize", "--collection=releases", "--no-progress")
+
+    assert get_db().releases.find_one({"_id": "demo==0.4"}) is not None
+    assert mongo_newest(1) == [("demo", "0.4")]
+    assert_same_pages(client, ["/project/demo/", "/project/demo/0.4/", "/rss/updates.xml"])
