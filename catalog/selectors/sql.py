@@ -249,6 +249,7 @@ DETAIL_COLUMNS = (
     "last_serial",
     "created",
     "updated",
+    "releases_updated",
 )
 RELEASE_DETAIL_COLUMNS = (
     "pk",
@@ -264,11 +265,25 @@ RELEASE_DETAIL_COLUMNS = (
 )
 
 
-def _package_query(columns: tuple[str, ...]) -> PreparedQuery:
-    return PreparedQuery(
-        lambda name: Package.objects.filter(name=name).values_list(*columns)[:1],
-        params=("name",),
+def _releases_updated() -> Subquery:
+    """The newest ``updated`` of a package's releases, as a subquery."""
+    return Subquery(
+        Release.objects.filter(package_id=OuterRef("pk"))
+        .order_by()
+        .values("package_id")
+        .annotate(newest=Max("updated"))
+        .values("newest")
     )
+
+
+def _package_query(columns: tuple[str, ...]) -> PreparedQuery:
+    def build(name: str) -> QuerySet:
+        packages = Package.objects.filter(name=name)
+        if "releases_updated" in columns:
+            packages = packages.annotate(releases_updated=_releases_updated())
+        return packages.values_list(*columns)[:1]
+
+    return PreparedQuery(build, params=("name",))
 
 
 _PACKAGE_QUERIES: dict[tuple[str, ...], PreparedQuery] = {}
@@ -337,19 +352,14 @@ _MAINTAINERS = PreparedQuery(
     params=("package_id",),
     kinds=(int,),
 )
-# The release history, newest first: only what the history and the default version need.
+# The release history, newest first: only what the history and the default version
+# need (the newest ``updated`` of the releases comes with the package row).
 _HISTORY = PreparedQuery(
     lambda package_id: (
         Release.objects.filter(package_id=package_id)
         .order_by("-sort_key", "-id")
         .values_list(
-            "version",
-            "is_prerelease",
-            "yanked",
-            "yanked_reason",
-            "created",
-            "updated",
-            "requires_python",
+            "version", "is_prerelease", "yanked", "yanked_reason", "created", "requires_python"
         )
     ),
     params=("package_id",),
@@ -361,7 +371,10 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
     package_id = package["pk"]
     classifiers = sorted(name for (name,) in _CLASSIFIERS.rows(package_id))
     maintainers = maintainers_sorted(MaintainerRow(*row) for row in _MAINTAINERS.rows(package_id))
-    releases = [ReleaseRow(*row) for row in _HISTORY.rows(package_id)]
+    releases = [
+        ReleaseRow(version, pre, yanked, reason, created, requires_python=requires_python)
+        for version, pre, yanked, reason, created, requires_python in _HISTORY.rows(package_id)
+    ]
     default = default_version(releases)
     shown = version or default
     return PackageDetail(
@@ -390,6 +403,7 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
         releases=releases,
         default_version=default,
         release=_release_detail(package, shown) if shown else None,
+        releases_updated=package["releases_updated"],
     )
 
 

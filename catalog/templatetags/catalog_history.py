@@ -13,6 +13,7 @@ cost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from html import escape
@@ -28,6 +29,10 @@ from catalog.selectors.types import ReleaseRow
 register = template.Library()
 
 
+# Most versions are letters, digits and dots: escape() and quote() leave them as they are.
+_PLAIN = re.compile(r"[A-Za-z0-9._-]*")
+
+
 def _dates(moment: datetime, months: list[str], zone: tzinfo) -> tuple[str, str]:
     if moment.utcoffset() is not None:
         moment = moment.astimezone(zone)
@@ -36,11 +41,14 @@ def _dates(moment: datetime, months: list[str], zone: tzinfo) -> tuple[str, str]
 
 
 def _row(r: ReleaseRow, base: str, current: str | None, months: list[str], zone: tzinfo) -> str:
-    version = escape(r.version)
+    if _PLAIN.fullmatch(r.version):
+        version = href = r.version
+    else:
+        version, href = escape(r.version), escape(quote(r.version, safe=""))
     is_current = r.version == current
     parts = [
         '<li class="release release--current">' if is_current else '<li class="release">',
-        f'<a href="{escape(base + quote(r.version, safe=""))}/"',
+        f'<a href="{base}{href}/"',
         ' aria-current="page">' if is_current else ">",
         f'<span class="release__version">{version}</span>',
     ]
@@ -69,7 +77,8 @@ def release_history_items(
     """The ``<li>`` rows of the history, newest first, the shown release marked."""
     months = [""] + [str(MONTHS_3[number]).title() for number in range(1, 13)]
     zone = timezone.get_current_timezone()
-    rows = [_row(r, package_url, current, months, zone) for r in releases]
+    base = escape(package_url)
+    rows = [_row(r, base, current, months, zone) for r in releases]
     if not rows:
         return mark_safe('<li class="empty">No releases yet.</li>\n')  # noqa: S308
     # Every value above went through escape() or quote().
