@@ -12,21 +12,17 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DateTimeField,
     Func,
-    IntegerField,
     Max,
     Model,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
+from django.db.models.functions import Coalesce
 
 from catalog.document_fields import FILE_FIELDS
 from catalog.file_entries import json_entry_show
@@ -143,20 +139,18 @@ def _newest_rows(
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
-def default_version_subquery() -> Subquery:
+def default_version_subquery() -> Coalesce:
     """A package's default version, as a subquery on its releases."""
-    # Same rule as common.default_version, in the database: stable releases
-    # first, then newest by PEP 440 sort key.
-    not_stable = Case(
-        When(Q(yanked=True) | Q(is_prerelease=True), then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    return Subquery(
-        Release.objects.filter(package_id=OuterRef("pk"))
-        .order_by(not_stable, "-sort_key", "-id")
-        .values("version")[:1]
-    )
+    # Same rule as common.default_version, in the database: the newest stable
+    # release by PEP 440 sort key, else the newest. Two probes down the
+    # (package, sort key) index, each stopping at its first row, where one
+    # ordering on "not stable" first read and sorted every release.
+    releases = Release.objects.filter(package_id=OuterRef("pk"))
+
+    def newest(queryset: QuerySet) -> Subquery:
+        return Subquery(queryset.order_by("-sort_key", "-id").values("version")[:1])
+
+    return Coalesce(newest(releases.filter(yanked=False, is_prerelease=False)), newest(releases))
 
 
 def list_values(queryset: QuerySet) -> QuerySet:
