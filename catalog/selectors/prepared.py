@@ -162,12 +162,10 @@ class PreparedQuery:
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, bound)
             rows = cursor.fetchall()
-        if not compiled.converters:
+        if not compiled.converters or not rows:
             return rows
-        converted = []
-        for row in rows:
-            values = list(row)
-            for position, convert in compiled.converters:
-                values[position] = convert(values[position])
-            converted.append(tuple(values))
-        return converted
+        # Column by column: one map() per converted column, the rows rebuilt by zip().
+        columns = list(zip(*rows, strict=True))
+        for position, convert in compiled.converters:
+            columns[position] = tuple(map(convert, columns[position]))
+        return list(zip(*columns, strict=True))
