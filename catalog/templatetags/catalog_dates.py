@@ -10,17 +10,25 @@ package lists use the same helpers for their rows.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, tzinfo
 
 from django import template
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
+from django.utils.translation import get_language
 
 register = template.Library()
 
 
 def months() -> list[str]:
     """Month abbreviations by number (1-12), as the "M" format writes them."""
+    return _months(get_language())
+
+
+@functools.cache
+def _months(language: str | None) -> list[str]:
+    # Per language: twelve lazy translations resolved once, not per date shown.
     return [""] + [str(MONTHS_3[number]).title() for number in range(1, 13)]
 
 
