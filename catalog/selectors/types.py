@@ -107,10 +107,14 @@ class PackageDetail:
     default_version: str | None
     # The release the page shows: the default one, or the version asked for.
     release: ReleaseDetail | None
+    # The newest change among the releases, when the store reads it as one
+    # value rather than in each ReleaseRow (the SQL history skips the column).
+    releases_updated: datetime | None = None
 
     @property
     def last_modified(self) -> datetime | None:
-        stamps = [s for s in [self.updated, *(r.updated for r in self.releases)] if s]
+        stamps = [self.updated, self.releases_updated, *(r.updated for r in self.releases)]
+        stamps = [s for s in stamps if s]
         return max(stamps) if stamps else None
 
 
