@@ -220,9 +220,11 @@ def mongo_fill(batch: int = 2000) -> int:
                 collection.insert_many(docs, ordered=False)
                 written += len(docs)
     from catalog.documents import ensure_indexes
+    from catalog.package_files import package_files_refresh_all
     from catalog.services.migration.to_mongo import summaries_write
 
     ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
+    package_files_refresh_all()  # each package's files in a few documents, as it does
     summaries_write()  # the home page's counts and newest lists, as the migration writes them
     return written
 

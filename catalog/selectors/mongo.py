@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from catalog import search
+from catalog import package_files, search
 from catalog.document_fields import FILE_FIELDS, PACKAGE_FIELDS, RELEASE_FIELDS, USER_FIELDS
 from catalog.documents import (
     COUNTER_NAMES,
@@ -401,7 +401,11 @@ def _release_detail(name: str, version: str) -> ReleaseDetail:
 
 
 def package_detail_get(*, name: str, version: str | None = None) -> PackageDetail:
-    doc = _package(name)
+    return _package_detail(_package(name), version)
+
+
+def _package_detail(doc: dict[str, Any], version: str | None) -> PackageDetail:
+    name = doc["_id"]
     # Kept in the package document by every writer (catalog.mapping, the
     # offline package_stats job, merges); read from the releases only for a
     # document written before it was.
@@ -432,8 +436,8 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
 
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
-    detail = package_detail_get(name=name, version=version)
-    doc = _package(name, dict.fromkeys(PUBLISHED_FIELDS, 1))
+    doc = _package(name)
+    detail = _package_detail(doc, version)
     # A missing field is what the relational default would be (documents
     # written before the field existed).
     published = {
@@ -444,15 +448,7 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     # JSON shows that release's files (ReleaseDetail.files).
     files: dict[str, list[str]] = {}
     if version is None:
-        projection = {
-            "version": 1,
-            "yanked": 1,
-            "yanked_reason": 1,
-            "files.filename": 1,
-            "files.json_entry": 1,
-            "files.yanked": 1,
-        }
-        for r in _releases().find({"package": name}, projection):
+        for r in _releases_with_files(name, "json_entry"):
             files[r["version"]] = [
                 json_entry_show(
                     f["json_entry"],
@@ -460,7 +456,7 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
                     release_yanked=bool(r.get("yanked")),
                     release_reason=r.get("yanked_reason"),
                 )
-                for f in sorted(_files_with(r, "json_entry"), key=lambda f: f["filename"])
+                for f in r["files"]
             ]
     return PackageJson(
         package=detail,
@@ -516,27 +512,14 @@ def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
     field = "simple_json" if form == "json" else "simple_html"
     versions: list[str] = []
     files: list[tuple[str, str]] = []
-    projection = {
-        "version": 1,
-        "yanked": 1,
-        "yanked_reason": 1,
-        "requires_python": 1,
-        "files.filename": 1,
-        "files.requires_python": 1,
-        "files.yanked": 1,
-        "files.yanked_reason": 1,
-        f"files.{field}": 1,
-    }
-    for release in (
-        _releases().find({"package": name}, projection).sort([("sort_key", 1), ("sql_id", 1)])
-    ):
+    for release in reversed(_releases_with_files(name, field)):
         versions.append(release["version"])
         lent = (
             release.get("requires_python"),
             bool(release.get("yanked")),
             release.get("yanked_reason"),
         )
-        for f in _files_with(release, field):
+        for f in release["files"]:
             values = {
                 "requires_python": f.get("requires_python"),
                 "yanked": bool(f.get("yanked")),
@@ -551,6 +534,34 @@ def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
         versions=versions,
         files=[entry for _, entry in files],
     )
+
+
+def _releases_with_files(name: str, field: str) -> list[dict[str, Any]]:
+    """Every release of a package, newest first, with its files (by filename) and their
+    ``field`` entry: the writers' parts (catalog.package_files, one read), or the
+    release documents for a package no writer has made parts for yet."""
+    parts = list(
+        _packages().database[package_files.COLLECTION].find({"package": name}).sort("part", 1)
+    )
+    if parts:
+        return [release for part in parts for release in part["releases"]]
+    projection = {
+        "version": 1,
+        "sort_key": 1,
+        "sql_id": 1,
+        "yanked": 1,
+        "yanked_reason": 1,
+        "requires_python": 1,
+        "files.filename": 1,
+        "files.requires_python": 1,
+        "files.yanked": 1,
+        "files.yanked_reason": 1,
+        f"files.{field}": 1,
+    }
+    releases = list(_releases().find({"package": name}, projection).sort(NEWEST_FIRST))
+    return [
+        {**r, "files": sorted(_files_with(r, field), key=lambda f: f["filename"])} for r in releases
+    ]
 
 
 def _files_with(release: dict[str, Any], field: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import pytest
 from catalog import mapping
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument, ensure_indexes
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.package_files import package_files_refresh_all
 from catalog.services.migration.to_mongo import summaries_write
 
 BASE_TIME = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -48,6 +49,7 @@ def fill_mongo() -> None:
         if docs:
             collection.insert_many(docs)
     ensure_indexes()  # as migrate_to_mongo leaves them: the pages read along them
+    package_files_refresh_all()
     summaries_write()
 
 

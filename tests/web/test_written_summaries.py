@@ -10,6 +10,7 @@ with the page cache off.
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
@@ -19,7 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 from mongoengine.connection import get_db
 
-from catalog import mapping, selectors
+from catalog import mapping, package_files, selectors
 from catalog.models import Release
 from tests.migrate.conftest import migrate
 from tests.web.conftest import make_release
@@ -30,7 +31,10 @@ PAGES = [
     "/project/demo/",
     "/project/other/",
     "/pypi/demo-pkg/json",
+    "/pypi/demo/json",
+    "/pypi/other/json",
     "/simple/demo-pkg/",
+    "/simple/demo/",
     "/rss/updates.xml",
     "/rss/packages.xml",
 ]
@@ -47,6 +51,19 @@ def assert_same_pages(client, urls: list[str] = PAGES) -> None:
     sql, mongo = pages(client, "sql", urls), pages(client, "mongo", urls)
     for url in urls:
         assert sql[url] == mongo[url], url
+
+
+def assert_same_files(client, name: str) -> None:
+    """The package's files on its Simple page and JSON API are the same on both stores.
+
+    (Its serial is not: the relational one counts the row writes, which a
+    writer of documents does not see.)
+    """
+    urls = [f"/simple/{name}/", f"/pypi/{name}/json"]
+    sql, mongo = pages(client, "sql", urls), pages(client, "mongo", urls)
+    assert sql[urls[0]] == mongo[urls[0]]
+    sql_json, mongo_json = json.loads(sql[urls[1]][1]), json.loads(mongo[urls[1]][1])
+    assert (sql_json["releases"], sql_json["urls"]) == (mongo_json["releases"], mongo_json["urls"])
 
 
 def mongo_newest(limit: int = 3) -> list[tuple[str, str]]:
@@ -147,6 +164,7 @@ def test_a_merge_into_releases_updates_its_package_and_the_newest_lists(client, 
     assert mongo_newest(2) == [("demo", "0.3"), ("other", "3.0rc1")]
     # The counts are the relational counters' copy, which a merge does not touch.
     assert_same_pages(client, ["/project/demo/", "/project/demo/0.3/", "/rss/updates.xml"])
+    assert_same_files(client, "demo")
 
 
 def test_package_stats_repairs_histories_after_release_documents_changed(client, grown):
@@ -176,3 +194,35 @@ def test_normalizing_release_names_moves_them_into_their_package(client, grown, 
     assert get_db().releases.find_one({"_id": "demo==0.4"}) is not None
     assert mongo_newest(1) == [("demo", "0.4")]
     assert_same_pages(client, ["/project/demo/", "/project/demo/0.4/", "/rss/updates.xml"])
+    assert_same_files(client, "demo")
+
+
+def test_file_parts_split_large_packages_and_pages_read_them_whole(
+    client, grown, monkeypatch, mongo_commands
+):
+    monkeypatch.setattr(package_files, "PART_FILES", 3)
+    package_files.package_files_refresh_all()
+    parts = list(get_db().package_files.find({"package": "other"}).sort("part", 1))
+    # 46 releases of one file each, three to a part, newest first.
+    assert [len(p["releases"]) for p in parts] == [3] * 15 + [1]
+    assert parts[0]["releases"][0]["version"] == "3.0rc1"
+    assert_same_pages(client, ["/pypi/other/json", "/simple/other/"])
+
+    mongo_commands.clear()
+    with override_settings(CATALOG_READ_BACKEND="mongo"):
+        assert client.get("/simple/other/").status_code == 200
+    # The package, then its parts: no release document.
+    assert ("releases", "find") not in mongo_commands
+    assert mongo_commands.count(("package_files", "find")) == 1
+
+
+def test_simple_accepts_json_from_parts(client, grown):
+    urls = ["/simple/demo-pkg/", "/simple/other/"]
+    accept = "application/vnd.pypi.simple.v1+json"
+    for url in urls:
+        with override_settings(CATALOG_READ_BACKEND="sql"):
+            sql = client.get(url, HTTP_ACCEPT=accept)
+        with override_settings(CATALOG_READ_BACKEND="mongo"):
+            mongo = client.get(url, HTTP_ACCEPT=accept)
+        assert (sql.status_code, sql.content) == (mongo.status_code, mongo.content)
+        assert b'"files"' in mongo.content

@@ -20,6 +20,7 @@ from pymongo import UpdateOne
 
 from audit.mongo import audited_bulk_write
 from catalog.newest import newest_lists_refresh
+from catalog.package_files import package_files_refresh
 from catalog.services.merge.keys import key_label, key_normalizers, record_contribution
 from catalog.services.merge.policies import (
     POLICIES,
@@ -338,8 +339,9 @@ def sources_merge(
             if run.conflict_writes:
                 audited_bulk_write(db[conflicts_collection], run.conflict_writes, ordered=False)
     if not dry_run and into in CATALOG_COLLECTIONS and touched:
-        # The pages read what package documents say of their releases, and the
-        # newest lists: written documents change both.
+        # The pages read what package documents say of their releases, their
+        # file parts and the newest lists: written documents change all three.
         package_summaries_refresh(db, names=touched)
+        package_files_refresh(names=touched, db=db)
         newest_lists_refresh()
     return result

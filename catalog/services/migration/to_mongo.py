@@ -46,6 +46,7 @@ from catalog import mapping
 from catalog.documents import COUNTERS_COLLECTION, release_document_id
 from catalog.models import Package, Release, User
 from catalog.newest import newest_lists_refresh
+from catalog.package_files import package_files_refresh, package_files_refresh_all
 from catalog.services.migration.specs import (
     COLLECTIONS,
     PK_MAX,
@@ -121,7 +122,7 @@ def _changed_pks(
 
 def _stored_for(spec: CollectionSpec, pks: Sequence[int], ids: Iterable[Any]):
     """What MongoDB holds for these rows: by sql_id (renames, deletions) and by _id."""
-    projection = {"sql_id": 1, mapping.CHECKSUM_FIELD: 1}
+    projection = {"sql_id": 1, "package": 1, mapping.CHECKSUM_FIELD: 1}
     # Two lookups, each along its own index (the local server scans the whole
     # collection for an $or; a mongod would plan each branch on its index).
     stored = {
@@ -197,6 +198,7 @@ def _stale_delete(
     if not ops:
         return set()
     packages = {doc["package"] for _, doc in stale if doc.get("package")}
+    ctx.packages_touched.update(packages)
     # Written ahead of the deletes: a run that stops after them still
     # refreshes these packages (their latest release and count).
     _packages_to_refresh(ctx, packages)
@@ -509,6 +511,12 @@ def catalog_migrate(
         touched_packages |= touched
         reports.append(report)
     if not dry_run:
+        if any(r.mode == "full" and r.collection != "users" for r in reports):
+            # A full run (perhaps resumed: earlier batches were written by the run
+            # that stopped) rebuilds every package's file parts.
+            package_files_refresh_all()
+        else:
+            package_files_refresh(names=ctx.packages_touched)
         summaries_write()
     return MigrationResult(
         collections=reports,
@@ -554,6 +562,7 @@ def documents_sync(
             batch_apply(spec, ctx, report, batch, existing)
         reports.append(report)
     if reports:
+        package_files_refresh(names=ctx.packages_touched)
         summaries_write()
     return MigrationResult(
         collections=reports,

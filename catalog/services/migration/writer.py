@@ -10,7 +10,7 @@ written. After each batch the position is checkpointed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import DeleteOne, InsertOne, ReplaceOne
@@ -41,6 +41,9 @@ class BatchContext:
     on_batch: BatchHook | None = None
     progress: Any = None
     batches: int = 0
+    # Packages whose package or release documents this run wrote or deleted: their
+    # file parts (catalog.package_files) are rebuilt when the run ends.
+    packages_touched: set[str] = field(default_factory=set)
 
 
 def _build(
@@ -107,7 +110,23 @@ def batch_apply(
             ops.append(DeleteOne({"_id": key, "sql_id": old.get("sql_id")}))
             keys.append(key)
     if ops:
+        ctx.packages_touched.update(_packages_of(spec, ops, existing))
         operations_write(spec, ctx, report, ops, keys)
+
+
+def _packages_of(spec: CollectionSpec, ops: list[Any], existing: dict[Any, dict[str, Any]]):
+    """The packages whose documents (or releases' documents) these operations change."""
+    if spec.name == "packages":
+        for op in ops:
+            yield op._doc["_id"] if isinstance(op, InsertOne) else op._filter["_id"]
+    elif spec.name == "releases":
+        for op in ops:
+            if isinstance(op, DeleteOne):
+                package = existing.get(op._filter["_id"], {}).get("package")
+            else:
+                package = op._doc.get("package")
+            if isinstance(package, str):
+                yield package
 
 
 def _count(ops: Iterable[Any], kind: type) -> int:
@@ -178,7 +197,7 @@ def batch_checkpoint(spec: CollectionSpec, ctx: BatchContext, state_update: dict
 
 def _stored_by_sql_id(spec: CollectionSpec, after: int, through: int, batch_size: int):
     query = {"sql_id": {"$gt": after, "$lte": through}}
-    projection = {"sql_id": 1, mapping.CHECKSUM_FIELD: 1}
+    projection = {"sql_id": 1, "package": 1, mapping.CHECKSUM_FIELD: 1}
     cursor = spec.collection.find(query, projection).sort("sql_id", 1).batch_size(batch_size)
     return SortedStream(iter(cursor))
 

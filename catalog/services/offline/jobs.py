@@ -30,8 +30,10 @@ class BatchPlan:
     # the old one is not deleted yet): only the delete remains.
     finish_renames: list[Any] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
-    # Package documents whose release summary the batch's writes change.
+    # Package documents whose release summary the batch's writes change, and
+    # packages whose file parts (catalog.package_files) are rebuilt after it.
     packages_touched: set[str] = field(default_factory=set)
+    files_touched: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ def _package_stats_plan(batch: list[Document], *, db) -> BatchPlan:
     )
     for release in releases:
         by_package[release["package"]].append(release)
+    # The job recomputes everything the packages keep of their releases.
+    plan.files_touched.update(doc["_id"] for doc in batch)
     for doc in batch:
         changed = _changed(doc, package_stats_compute(by_package[doc["_id"]]))
         if changed:
@@ -160,6 +164,7 @@ def _normalize_releases_plan(batch: list[Document], *, db) -> BatchPlan:
             renamed = {**doc, "_id": new_id, "package": canonicalize_name(doc["package"])}
             _plan_rename(plan, doc["_id"], renamed, stored=stored, taken=taken)
             plan.packages_touched.update((doc["package"], renamed["package"]))
+            plan.files_touched.update((doc["package"], renamed["package"]))
         else:
             plan.counts["unchanged"] += 1
     return plan
@@ -194,8 +199,8 @@ JOBS: dict[str, Job] = {
         Job(
             name="package_stats",
             description=(
-                "recompute release_count, latest, history, first_release, last_release "
-                "and total_size of each package from the releases collection"
+                "recompute release_count, latest, history, first_release, last_release, "
+                "total_size and the file parts of each package from the releases collection"
             ),
             collections=("packages",),
             plan=lambda batch, *, db, collection: _package_stats_plan(batch, db=db),

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from audit.mongo import audited_bulk_write
 from catalog.newest import newest_lists_refresh
+from catalog.package_files import package_files_refresh
 from catalog.services.offline.jobs import JOBS, BatchPlan, Job
 from catalog.services.offline.walk import (
     START,
@@ -170,6 +171,8 @@ def _batch_process(
         # Releases that moved to another package change what both packages'
         # documents say of their releases (the package page reads that).
         package_summaries_refresh(target.database, names=plan.packages_touched)
+    if plan.files_touched:
+        package_files_refresh(names=plan.files_touched, db=target.database)
     if on_batch:
         on_batch(number, "written")
     plan.counts["processed"] += len(batch)
