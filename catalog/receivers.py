@@ -5,6 +5,9 @@
   normalized value.
 - The package serial: a change of a release or file raises its package's
   ``last_serial`` (unless a writer manages it, ``catalog.serial``).
+- Documents written through MongoEngine (a release or package document
+  saved or deleted one at a time): what the package documents keep of their
+  releases, the file parts and the newest lists are brought up to date.
 - Live sync: say which documents a relational write affects. They only queue
   primary keys; the documents are rebuilt after the transaction commits
   (``catalog.services.sync``). Writes that bypass signals
@@ -27,9 +30,12 @@ from mongoengine import signals as mongo_signals
 
 from audit.signals import objects_restored
 from catalog.counters import triggers_ensure
-from catalog.documents import UserDocument
+from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
+from catalog.newest import newest_lists_refresh
 from catalog.normalize import user_emails_normalize
+from catalog.package_files import package_files_refresh
+from catalog.services.package_summaries import package_summaries_refresh
 from catalog.services.sync import live_sync_enabled, live_sync_enqueue
 
 
@@ -54,6 +60,23 @@ def file_serial(sender, instance: ReleaseFile, raw: bool = False, **kwargs) -> N
         )
         if package_ids:
             Package.objects.filter(pk__in=list(package_ids)).serial_raise()
+
+
+def release_document_changed(sender, document: ReleaseDocument, **kwargs) -> None:
+    """A release document saved or deleted through MongoEngine (not the migration's bulk
+    writes): its package's release summary and file parts, and the newest lists, follow."""
+    if isinstance(document.package, str):
+        db = ReleaseDocument._get_collection().database
+        package_summaries_refresh(db, names=[document.package])
+        package_files_refresh(names=[document.package], db=db)
+    newest_lists_refresh()
+
+
+def package_document_changed(sender, document: PackageDocument, **kwargs) -> None:
+    """A package document saved or deleted through MongoEngine: the newest lists follow, and a
+    new or deleted package gets or loses its file parts."""
+    package_files_refresh(names=[document.name])
+    newest_lists_refresh()
 
 
 def package_changed(sender, instance: Package, **kwargs) -> None:
@@ -125,6 +148,9 @@ def connect() -> None:
     # INSTALLED_APPS): the audit records the values the normalizers produce.
     pre_save.connect(normalize_user, sender=User, dispatch_uid="normalize-user-email")
     mongo_signals.pre_save.connect(normalize_user_document, sender=UserDocument)
+    for signal in (mongo_signals.post_save, mongo_signals.post_delete):
+        signal.connect(release_document_changed, sender=ReleaseDocument)
+        signal.connect(package_document_changed, sender=PackageDocument)
     objects_restored.connect(rows_restored, dispatch_uid="catalog.live_sync.restored")
     receivers = [
         (package_changed, Package),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from mongoengine.connection import get_db
 
 from catalog import mapping, package_files, selectors
+from catalog.documents import ReleaseDocument
 from catalog.models import Release
 from tests.migrate.conftest import migrate
 from tests.web.conftest import make_release
@@ -226,3 +227,22 @@ def test_simple_accepts_json_from_parts(client, grown):
             mongo = client.get(url, HTTP_ACCEPT=accept)
         assert (sql.status_code, sql.content) == (mongo.status_code, mongo.content)
         assert b'"files"' in mongo.content
+
+
+def test_a_release_document_saved_through_mongoengine_keeps_its_package_right(client, grown):
+    Release.objects.filter(package=grown["demo_pkg"], version="1.9").update(
+        yanked=True, yanked_reason="pulled"
+    )
+    doc = ReleaseDocument.objects.get(package="demo-pkg", version="1.9")
+    doc.yanked, doc.yanked_reason = True, "pulled"
+    doc.save()
+
+    page = pages(client, "mongo", ["/project/demo-pkg/"])["/project/demo-pkg/"][1]
+    assert "Yanked: pulled" in page
+    assert_same_pages(client, ["/project/demo-pkg/", "/simple/demo-pkg/", "/pypi/demo-pkg/json"])
+
+    ReleaseDocument.objects.get(package="demo-pkg", version="1.9").delete()
+    Release.objects.filter(package=grown["demo_pkg"], version="1.9").delete()
+    assert_same_files(client, "demo-pkg")
+    page = pages(client, "mongo", ["/project/demo-pkg/"])["/project/demo-pkg/"][1]
+    assert "/project/demo-pkg/1.9/" not in page

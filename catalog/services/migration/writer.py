@@ -117,8 +117,12 @@ def batch_apply(
 def _packages_of(spec: CollectionSpec, ops: list[Any], existing: dict[Any, dict[str, Any]]):
     """The packages whose documents (or releases' documents) these operations change."""
     if spec.name == "packages":
+        # A new, deleted or renamed package (an edit in place keeps its files).
         for op in ops:
-            yield op._doc["_id"] if isinstance(op, InsertOne) else op._filter["_id"]
+            if isinstance(op, InsertOne):
+                yield op._doc["_id"]
+            elif isinstance(op, DeleteOne):
+                yield op._filter["_id"]
     elif spec.name == "releases":
         for op in ops:
             if isinstance(op, DeleteOne):
