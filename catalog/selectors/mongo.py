@@ -497,13 +497,15 @@ def simple_index_names() -> Iterator[str]:
 
 
 def simple_index_stamp() -> SimpleIndexStamp:
-    """What changes whenever the list of names does: the count and the newest change."""
-    newest = next(
-        iter(_packages().find({}, {"updated": 1}).sort([("updated", -1), ("_id", 1)]).limit(1)),
-        None,
-    )
+    """What changes whenever the list of names does: the count and the newest change.
+
+    The most recently updated package is the first of the writers' list
+    (catalog.newest): two reads by ``_id``.
+    """
+    counters, kept = _summary_docs()
+    newest = _by_ids(_packages(), _newest_ids(kept, "packages_updated", 1), {"updated": 1})
     return SimpleIndexStamp(
-        count=catalog_stats_get().packages, newest=newest.get("updated") if newest else None
+        count=_stats(counters).packages, newest=newest[0].get("updated") if newest else None
     )
 
 
