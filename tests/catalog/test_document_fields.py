@@ -24,7 +24,7 @@ from catalog.documents import (
 )
 from catalog.file_entries import ENTRY_FIELDS
 from catalog.models import Package, Release, User
-from catalog.selectors.types import PUBLISHED_FIELDS, FileRow
+from catalog.selectors.types import PUBLISHED_FIELDS, FileRow, ReleaseRow
 from tests.migrate.conftest import build_catalog
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +81,8 @@ def test_file_rows_have_the_file_fields_in_order():
 
 def test_the_json_api_publishes_package_fields():
     assert [name for name in PUBLISHED_FIELDS if name not in PACKAGE_FIELDS] == []
+
+
+def test_history_lines_hold_the_release_history_rows_fields_in_order():
+    # The MongoDB selectors build ReleaseRow positionally from a history line.
+    assert tuple(f.name for f in dataclasses.fields(ReleaseRow)) == HISTORY_FIELDS
