@@ -201,7 +201,7 @@ def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     from datetime import UTC, datetime
 
     from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries
-    from catalog.services.seed_pypi import _with_entries
+    from catalog.services.seed_pypi import _file_line, _with_entries, _writers
 
     given = (
         filename,
@@ -220,3 +220,8 @@ def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     expected = file_entries(entry_values(values))
     assert row[: len(given) + 1] == (17, *given)
     assert dict(zip(ENTRY_FIELDS, row[len(given) + 1 :], strict=True)) == expected
+    # On PostgreSQL the seeder formats the file's COPY line in one step: the same line
+    # the writer makes of the row.
+    writer = _writers()["files"]
+    if writer.postgres:
+        assert _file_line(writer, 17, *given) == writer.copy_text([row]).decode()
