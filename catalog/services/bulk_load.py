@@ -219,7 +219,10 @@ class Stages(dict):
 
 @contextmanager
 def checks_after_load(
-    model_list: Sequence[type[models.Model]], *, stages: Stages | None = None
+    model_list: Sequence[type[models.Model]],
+    *,
+    stages: Stages | None = None,
+    keep: Callable[[str, str], bool] | None = None,
 ) -> Iterator[frozenset[str]]:
     """Keys, foreign keys and indexes of these (empty) tables built after the load;
     yields the tables a load may ``COPY ... FREEZE`` (``TableWriter.write(freeze=)``).
@@ -230,7 +233,11 @@ def checks_after_load(
     over the loaded table (what pg_restore does). The same definitions come
     back (read from the catalog, under the same names), in the same
     transaction: a duplicate key or a dangling reference rolls the whole load
-    back. A key that a table outside the load references stays in place.
+    back. A key that a table outside the load references stays in place, and
+    so do the indexes and keys ``keep(table, first column)`` names: an index
+    whose rows arrive in key order (an ascending id) grows at its right edge
+    for little more than COPY's own cost, and is kept while COPY waits for
+    rows instead of costing a pass over the table after.
 
     An empty table that no table outside the load references is truncated
     first, which lets COPY write its rows frozen and its pages all-visible
@@ -258,20 +265,31 @@ def checks_after_load(
         )
         foreign_keys = cursor.fetchall()
         cursor.execute(
-            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), "
+            "indrelid::regclass::text, (SELECT attname FROM pg_attribute "
+            "WHERE attrelid = indrelid AND attnum = indkey[0]) FROM pg_index "
             "WHERE indrelid = ANY(%s::regclass[]) AND NOT EXISTS "
             "(SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)",
             [tables],
         )
-        indexes = cursor.fetchall()
+        indexes = [
+            (index, definition)
+            for index, definition, table, first in cursor.fetchall()
+            if keep is None or not keep(table, first)
+        ]
         cursor.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), "
+            "(SELECT attname FROM pg_attribute WHERE attrelid = conrelid AND attnum = conkey[1]) "
             "FROM pg_constraint c WHERE contype IN ('p', 'u') AND conrelid = ANY(%s::regclass[]) "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' "
             "AND f.conindid = c.conindid AND NOT f.conrelid = ANY(%s::regclass[]))",
             [tables, tables],
         )
-        keys = cursor.fetchall()
+        keys = [
+            (table, name, definition)
+            for table, name, definition, first in cursor.fetchall()
+            if keep is None or not keep(table, first)
+        ]
         cursor.execute(
             "SELECT DISTINCT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
             "AND confrelid = ANY(%s::regclass[]) AND NOT conrelid = ANY(%s::regclass[])",
