@@ -195,9 +195,10 @@ def main() -> int:
     )
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="more seed_catalog arguments")
     args = parser.parse_args()
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
     rates = {}
     for size in (int(s) for s in args.sizes.split(",")):
-        rates[size] = run(size, args.postgres_url, args.fingerprint, args.vacuum, args.rest)
+        rates[size] = run(size, args.postgres_url, args.fingerprint, args.vacuum, rest)
     missed = False
     for size, rate in rates.items():
         verdict = "failed" if rate is None else ("met" if rate >= TARGET else "missed")

@@ -66,6 +66,8 @@ class SeedResult:
     skipped: bool = False
     # Seconds per stage of the run, in order (the PyPI profile's bulk load fills it).
     stages: dict[str, float] = field(default_factory=dict)
+    # Seconds of each index, key and foreign key built after the load.
+    builds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from html import escape
+from operator import itemgetter
 from queue import Empty
+from string import Formatter
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -287,10 +289,12 @@ def _with_entries(
 
 
 @lru_cache(maxsize=4)
-def _line_templates(tail: str) -> tuple[str, str]:
-    """A file's whole COPY line (its row, then ``tail``) as format strings, with and
-    without Requires-Python: ``_with_entries``'s values in COPY's text format, made
-    in one ``format`` call. Arguments: ``_ENTRY_ARGS``, the release id, the time."""
+def _line_templates(tail: str) -> tuple[tuple[str, Callable], tuple[str, Callable]]:
+    """A file's whole COPY line (its row, then ``tail``), with and without
+    Requires-Python: ``_with_entries``'s values in COPY's text format, made in one
+    step. Each is a ``%`` template and what picks its values, in order, from the
+    arguments (``_ENTRY_ARGS``, the release id, the time): ``%`` is twice as fast
+    as ``str.format`` on a kilobyte of template."""
     templates = []
     for with_requires in (True, False):
         json_template, html_template, simple_template = _entry_templates(with_requires)
@@ -298,7 +302,14 @@ def _line_templates(tail: str) -> tuple[str, str]:
         # Template text is plain but for the HTML line's newline; values are plain.
         columns = [f"{{{release}}}", *(f"{{{i}}}" for i in range(6)), "{7}", "{8}"]
         columns += [f"{{{moment}}}", json_template, copy_escape(html_template), simple_template]
-        templates.append("\t".join(columns) + tail.replace("{", "{{").replace("}", "}}"))
+        template = "\t".join(columns) + tail.replace("{", "{{").replace("}", "}}")
+        parts = list(Formatter().parse(template))
+        text = "".join(
+            literal.replace("%", "%%") + ("" if field is None else "%s")
+            for literal, field, _spec, _conversion in parts
+        )
+        order = [int(field) for _literal, field, _spec, _conversion in parts if field is not None]
+        templates.append((text, itemgetter(*order)))
     return templates[0], templates[1]
 
 
@@ -326,19 +337,22 @@ def _file_line(
         f"{filename}{url}{packagetype}{python_version}{sha256}{md5}"
     ):
         with_requires, without = _line_templates(writer.copy_tail)
-        return (with_requires if requires[0] else without).format(
-            filename,
-            url,
-            size,
-            packagetype,
-            python_version,
-            *requires,
-            sha256,
-            md5,
-            iso_seconds(upload_time),
-            iso_ms(upload_time),
-            release_id,
-            upload_time,
+        template, pick = with_requires if requires[0] else without
+        return template % pick(
+            (
+                filename,
+                url,
+                size,
+                packagetype,
+                python_version,
+                *requires,
+                sha256,
+                md5,
+                iso_seconds(upload_time),
+                iso_ms(upload_time),
+                release_id,
+                upload_time,
+            )
         )
     row = _with_entries(
         release_id,
@@ -494,6 +508,7 @@ def catalog_seed_pypi(
     result.maintainers = written["maintainers"]
     result.seconds = round(time.perf_counter() - started, 3)
     result.stages = {name: round(seconds, 3) for name, seconds in stages.items()}
+    result.builds = {name: round(seconds, 3) for name, seconds in stages.detail.items()}
     return result
 
 

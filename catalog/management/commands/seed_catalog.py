@@ -63,3 +63,7 @@ class Command(AuditedCommand):
                 rate = result.releases / result.seconds if result.seconds else 0.0
                 stages = ", ".join(f"{name} {sec:.1f} s" for name, sec in result.stages.items())
                 self.stdout.write(f"{rate:,.0f} releases/s. Stages: {stages}.")
+            if result.builds and options["verbosity"] >= 2:
+                slowest = sorted(result.builds.items(), key=lambda item: -item[1])
+                builds = ", ".join(f"{name} {sec:.1f} s" for name, sec in slowest)
+                self.stdout.write(f"Built after the load: {builds}.")
