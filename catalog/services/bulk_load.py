@@ -161,13 +161,16 @@ class TableWriter:
             columns[index] = [copy_escape(json.dumps(v)) for v in columns[index]]
         return "".join(map(self._line.__mod__, zip(*columns, strict=True))).encode()
 
-    def copy(self, data: bytes, *, freeze: bool = False) -> None:
-        """COPY text made by ``copy_text`` (PostgreSQL); ``freeze``: see ``checks_after_load``."""
-        if not data:
-            return
+    def copy(self, data: bytes | Any, *, freeze: bool = False) -> None:
+        """COPY text made by ``copy_text`` (PostgreSQL), as bytes or a file to read it from;
+        ``freeze``: see ``checks_after_load``."""
+        if isinstance(data, bytes):
+            if not data:
+                return
+            data = io.BytesIO(data)
         sql = self._copy_sql + (" WITH (FREEZE)" if freeze else "")
         with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(sql, io.BytesIO(data), size=1 << 20)
+            cursor.cursor.copy_expert(sql, data, size=1 << 20)
 
     def write(self, rows: Sequence[tuple], *, freeze: bool = False) -> int:
         """Write ``rows``; the count."""

@@ -20,11 +20,17 @@ not audited (they are not changes anyone made) and reach MongoDB through
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import math
 import multiprocessing
+import os
+import queue
 import random
 import re
+import struct
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -33,7 +39,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from html import escape
 from operator import itemgetter
-from queue import Empty
 from string import Formatter
 
 from django.contrib.auth.hashers import make_password
@@ -490,7 +495,7 @@ def catalog_seed_pypi(
             for table, rows, count in blocks:
                 writer = writers[table]
                 with stages(f"copy {table}"):
-                    if isinstance(rows, bytes):
+                    if isinstance(rows, _PipeBlock):
                         writer.copy(rows, freeze=writer.table in frozen)
                     else:
                         writer.write(rows)
@@ -512,61 +517,113 @@ def catalog_seed_pypi(
     return result
 
 
+_HEADER = struct.Struct("!bQQ")  # table (its index in the writers), rows, bytes
+_DONE, _FAILED = -1, -2
+
+
 def _blocks_from_child(
     plan: _Plan, writers: dict[str, TableWriter], stages: Stages
-) -> Iterator[tuple[str, bytes, int]]:
+) -> Iterator[tuple[str, _PipeBlock, int]]:
     """``_blocks`` made into COPY text by a forked process, while this one writes them.
 
     Making the rows costs Python about as much CPU as PostgreSQL spends
     storing them; in one process they take turns, in two they share the
     machine's cores. The child only computes (it never touches the database
-    connection it inherits) and sends each table's block of a chunk as bytes;
-    the queue holds a few blocks, so it runs ahead of COPY without piling up
-    memory. Its CPU time comes back as the "generate" stage.
+    connection it inherits) and writes each table's block of a chunk to a
+    pipe, a header and then the COPY text, which COPY here reads straight from
+    the pipe (no pickling, no copy held in this process). A thread of the
+    child writes while its main thread makes the next blocks; it holds a few
+    blocks, so the child runs ahead of COPY without piling up memory. The
+    child's CPU time comes back as the "generate" stage.
     """
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):  # a larger pipe: fewer switches
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)
     context = multiprocessing.get_context("fork")
-    queue = context.Queue(maxsize=16)
-    child = context.Process(target=_child_main, args=(queue, plan, writers), daemon=True)
+    child = context.Process(
+        target=_child_main, args=(write_end, read_end, plan, writers), daemon=True
+    )
     child.start()
+    os.close(write_end)  # the child's end: EOF here when the child is gone
+    tables = list(writers)
     try:
         while True:
             with stages("wait for rows"):
-                item = _next_block(queue, child)
-            if item[0] == "done":
-                stages["generate"] = item[1]
+                kind, count, size = _HEADER.unpack(_read_exactly(read_end, _HEADER.size))
+            if kind == _DONE:
+                stages["generate"] = float(_read_exactly(read_end, size))
                 break
-            if item[0] == "failed":
-                raise RuntimeError(f"generating the catalog's rows failed:\n{item[1]}")
-            yield item
+            if kind == _FAILED:
+                detail = _read_exactly(read_end, size).decode()
+                raise RuntimeError(f"generating the catalog's rows failed:\n{detail}")
+            block = _PipeBlock(read_end, size)
+            yield tables[kind], block, count
+            if block.left:
+                raise RuntimeError("COPY stopped before the end of a block of rows")
         child.join()
     finally:
+        os.close(read_end)
         if child.is_alive():
             child.terminate()
-            child.join()
+        child.join()
 
 
-def _next_block(queue, child) -> tuple:
-    while True:
-        try:
-            return queue.get(timeout=1)
-        except Empty:
-            if not child.is_alive():
-                raise RuntimeError(
-                    f"the process generating rows stopped (exit code {child.exitcode})"
-                ) from None
+class _PipeBlock:
+    """The next ``size`` bytes of a pipe, read as a file (what COPY FROM STDIN reads)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.left = fd, size
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.left:
+            return b""
+        data = os.read(self.fd, self.left if size < 0 else min(size, self.left))
+        if not data:
+            raise RuntimeError("the process generating rows stopped")
+        self.left -= len(data)
+        return data
 
 
-def _child_main(queue, plan: _Plan, writers: dict[str, TableWriter]) -> None:
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts = []
+    while size:
+        data = os.read(fd, size)
+        if not data:
+            raise RuntimeError("the process generating rows stopped")
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
+
+
+def _child_main(write_end: int, read_end: int, plan: _Plan, writers: dict) -> None:
+    os.close(read_end)
     cpu = time.process_time()
+    index = {table: position for position, table in enumerate(writers)}
+    pending: queue.Queue = queue.Queue(maxsize=8)
+
+    def send() -> None:
+        # os.write releases the GIL: the main thread goes on making rows.
+        while (item := pending.get()) is not None:
+            for part in item:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(write_end, view) :]
+        os.close(write_end)
+
+    sender = threading.Thread(target=send)
+    sender.start()
     try:
         for table, rows in _blocks(plan):
-            queue.put((table, writers[table].copy_text(rows), len(rows)))
+            data = writers[table].copy_text(rows)
+            pending.put((_HEADER.pack(index[table], len(rows), len(data)), data))
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
-        queue.put(("failed", traceback.format_exc()))
+        detail = traceback.format_exc().encode()
+        pending.put((_HEADER.pack(_FAILED, 0, len(detail)), detail))
     else:
-        queue.put(("done", time.process_time() - cpu))
-    queue.close()
-    queue.join_thread()
+        spent = repr(time.process_time() - cpu).encode()
+        pending.put((_HEADER.pack(_DONE, 0, len(spent)), spent))
+    pending.put(None)
+    sender.join()
 
 
 def _blocks(plan: _Plan) -> Iterator[tuple[str, list[tuple]]]:
