@@ -110,6 +110,45 @@ def test_command_json_report_and_refusals():
         call_command("seed_catalog", "--profile", "pypi", "--audit", stdout=StringIO())
 
 
+def test_command_prints_rate_and_stages():
+    out = StringIO()
+    call_command("seed_catalog", "--profile", "pypi", "--packages", "30", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Seeded 30 packages")
+    assert lines[1].endswith(".") and "releases/s. Stages: " in lines[1]
+    stages = dict(part.rsplit(" ", 2)[:2] for part in lines[1].split("Stages: ")[1].split(", "))
+    assert {"copy releases", "copy files", "copy search terms", "analyze"} <= set(stages)
+    Package.objects.all().delete()
+    out = StringIO()
+    call_command("seed_catalog", "--profile", "pypi", "--packages", "30", "-v", "2", stdout=out)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # What was built after the load, slowest first: the search terms' key among them.
+        assert "Built after the load: " in out.getvalue()
+        assert "catalog_searchterm_pkey" in out.getvalue()
+
+
+def test_loaded_tables_are_all_visible_at_once():
+    """COPY FREEZE into the truncated empty tables: index-only scans skip the table rows
+    straight after the seed, without waiting for a VACUUM."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY FREEZE and the visibility map are PostgreSQL's")
+    catalog_seed_pypi(projects=300, seed=2)
+    tables = [m._meta.db_table for m in (Package, Release, ReleaseFile, Maintainer)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpages, relallvisible FROM pg_class WHERE relname = ANY(%s)",
+            [[*tables, "catalog_searchterm"]],
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 5
+    for name, pages, visible in rows:
+        assert pages > 0 and visible == pages, name
+
+
 @pytest.mark.slow
 def test_command_on_sqlite(tmp_path):
     database = tmp_path / "pypi.sqlite3"
