@@ -488,17 +488,22 @@ def catalog_seed_pypi(
             checks_after_load(_LOADED, stages=stages, keep=_kept_during_load) as frozen,
             counted_after_load(list(_COUNTED.values())) as counts,
         ):
-            if writers["users"].postgres:
-                blocks = _blocks_from_child(plan, writers, stages)
-            else:
+            if not writers["users"].postgres:
                 blocks = ((table, rows, len(rows)) for table, rows in _blocks(plan))
+            elif "fork" in multiprocessing.get_all_start_methods():
+                blocks = _blocks_from_child(plan, writers, stages)
+            else:  # no fork (Windows): the rows are made here, between the COPYs
+                blocks = (
+                    (table, writers[table].copy_text(rows), len(rows))
+                    for table, rows in _blocks(plan)
+                )
             for table, rows, count in blocks:
                 writer = writers[table]
                 with stages(f"copy {table}"):
-                    if isinstance(rows, _PipeBlock):
-                        writer.copy(rows, freeze=writer.table in frozen)
-                    else:
+                    if isinstance(rows, list):
                         writer.write(rows)
+                    else:
+                        writer.copy(rows, freeze=writer.table in frozen)
                 written[table] += count
             for table, model in _COUNTED.items():
                 counts[model] += written[table]

@@ -11,6 +11,7 @@ from tests.audit.conftest import sql_entries
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+
 @pytest.fixture
 def page(browser, live_server):
     with override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
