@@ -346,7 +346,14 @@ def wrk_run(
 
 
 def pages_bench(
-    *, database_url: str, packages: int, seconds: int, workers: int, connections: int
+    *,
+    database_url: str,
+    packages: int,
+    seconds: int,
+    workers: int,
+    connections: int,
+    backends: tuple[str, ...] = ("sql", "mongo"),
+    modes: tuple[str, ...] = ("warm", "cold"),
 ) -> tuple[dict[str, int], list[Measurement]]:
     wrk = wrk_ensure()
     sizes = catalog_prepare(database_url=database_url, packages=packages)
@@ -360,9 +367,9 @@ def pages_bench(
         "Simple, 1,000 releases": f"/simple/{THOUSAND}/",
     }
     measurements: list[Measurement] = []
-    runs = [(b, m) for b in ("sql", "mongo") for m in ("warm", "cold")]
-    for backend, mode in runs:
-        if backend == "mongo" and mode == "warm":
+    runs = [(b, m) for b in backends for m in modes]
+    for index, (backend, mode) in enumerate(runs):
+        if backend == "mongo" and (index == 0 or runs[index - 1][0] != "mongo"):
             _django_setup(database_url)
             from django.db import connections as databases
 
@@ -426,8 +433,16 @@ def main() -> int:
         default=os.environ.get("DATABASE_URL")
         or f"sqlite:///{ROOT / 'var' / 'bench_pages.sqlite3'}",
     )
+    parser.add_argument(
+        "--backends", default="sql,mongo", help="read backends to measure (comma-separated)"
+    )
+    parser.add_argument("--modes", default="warm,cold", help="page cache modes (comma-separated)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
+    backends = tuple(b for b in args.backends.split(",") if b)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    if not set(backends) <= {"sql", "mongo"} or not set(modes) <= {"warm", "cold"}:
+        parser.error("--backends takes sql and/or mongo, --modes warm and/or cold")
     (ROOT / "var").mkdir(exist_ok=True)
     options = {
         "database_url": args.database_url,
@@ -435,6 +450,8 @@ def main() -> int:
         "seconds": args.seconds,
         "workers": args.workers,
         "connections": args.connections,
+        "backends": backends,
+        "modes": modes,
     }
     if os.environ.get("MONGODB_URI"):
         sizes, measurements = pages_bench(**options)

@@ -86,6 +86,7 @@ def _catalog_ensure(size: int) -> None:
 def _pages() -> dict[str, str]:
     from django.db.models import Count
 
+    from catalog.admin import PackageAdmin
     from catalog.models import Classifier, Package, Release
 
     typical = (
@@ -99,6 +100,19 @@ def _pages() -> dict[str, str]:
     release = Release.objects.filter(package__name=name).order_by("-sort_key").first()
     words = " ".join(summary.split()[1:3])
     classifier = Classifier.objects.filter(name__startswith="Topic ::").order_by("pk").first()
+    # The admin searches show a full changelist page at every size, so that the
+    # ratio compares catalogs, not pages of 30 rows with pages of 100: the
+    # longest start of the typical name that still matches a page of packages,
+    # and the 1,000-release package's releases.
+    per_page = PackageAdmin.list_per_page
+    prefix = next(
+        (
+            name[:length]
+            for length in range(len(name), 0, -1)
+            if Package.objects.filter(name__startswith=name[:length])[:per_page].count() == per_page
+        ),
+        name[:1],
+    )
     return {
         "home": "/",
         "search exact name": f"/search/?q={quote(name)}",
@@ -113,8 +127,8 @@ def _pages() -> dict[str, str]:
         "simple project": f"/simple/{name}/",
         "json api": f"/pypi/{name}/json",
         "rss updates": "/rss/updates.xml",
-        "admin packages (search)": f"/admin/catalog/package/?q={quote(name[:5])}",
-        "admin releases (search)": f"/admin/catalog/release/?q={quote(name)}",
+        "admin packages (search)": f"/admin/catalog/package/?q={quote(prefix)}",
+        "admin releases (search)": f"/admin/catalog/release/?q={quote(THOUSAND)}",
     }
 
 

@@ -1,29 +1,30 @@
 """The read layer on the relational catalog (Django ORM).
 
 Every function runs a fixed number of queries whatever the number of
-releases, files or maintainers: lists select only the columns they show.
+releases, files or maintainers: lists select only the columns they show. The
+statements of the cold public pages are built by the ORM once per process and
+then only bound (``catalog.selectors.prepared``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DateTimeField,
     Func,
-    IntegerField,
     Max,
+    Model,
     OuterRef,
-    Q,
+    QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
+from django.db.models.functions import Coalesce
 
 from catalog.document_fields import FILE_FIELDS
 from catalog.file_entries import json_entry_show
@@ -41,6 +42,7 @@ from catalog.selectors.common import (
     maintainers_sorted,
     simple_entry,
 )
+from catalog.selectors.prepared import PreparedQuery
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
     PUBLISHED_FIELDS,
@@ -93,47 +95,73 @@ def newest_order(field: str, tie: str) -> tuple:
     return (Milliseconds(field).desc(nulls_last=True), tie)
 
 
-def _newest_first(queryset, field: str, tie: str, limit: int):
-    """The ``limit`` newest rows of ``queryset`` in ``_newest`` order, read through an index.
+_NEWEST: dict[tuple, tuple[PreparedQuery, PreparedQuery, PreparedQuery]] = {}
+
+
+def _newest_rows(
+    model: type[Model], field: str, tie: str, limit: int, shape: Callable[[QuerySet], QuerySet]
+) -> list[tuple]:
+    """The ``limit`` newest rows of ``model`` in ``newest_order``, as ``shape`` selects them.
 
     No index serves the millisecond expression, so ordering a whole table on it
     sorts every row. The newest ``limit`` rows all lie at or after the
     millisecond of the ``limit``-th newest timestamp, which the column's own
-    index finds; only those rows are then sorted on the expression.
+    index finds; only those rows are then sorted on the expression. The three
+    statements are prepared once per (model, field, tie, limit, shape).
     """
-    edge = list(
-        queryset.filter(**{f"{field}__isnull": False})
-        .order_by(f"-{field}")
-        .values_list(field, flat=True)[limit - 1 : limit]
-    )
-    if edge:
-        floor = edge[0].replace(microsecond=edge[0].microsecond // 1000 * 1000)
-        queryset = queryset.filter(**{f"{field}__gte": floor})
-    return queryset.order_by(*newest_order(field, tie))[:limit]
+    key = (model, field, tie, limit, shape)
+    if key not in _NEWEST:
+        order = newest_order(field, tie)
+        _NEWEST[key] = (
+            PreparedQuery(
+                lambda: (
+                    model.objects.filter(**{f"{field}__isnull": False})
+                    .order_by(f"-{field}")
+                    .values_list(field)[limit - 1 : limit]
+                ),
+                params=(),
+            ),
+            PreparedQuery(
+                lambda floor: shape(
+                    model.objects.filter(**{f"{field}__gte": floor}).order_by(*order)[:limit]
+                ),
+                params=("floor",),
+                kinds=(datetime,),
+            ),
+            PreparedQuery(lambda: shape(model.objects.order_by(*order)[:limit]), params=()),
+        )
+    edge_query, floored, whole = _NEWEST[key]
+    edge = edge_query.rows()
+    if not edge:
+        return whole.rows()
+    moment = edge[0][0]
+    return floored.rows(moment.replace(microsecond=moment.microsecond // 1000 * 1000))
 
 
 LIST_COLUMNS = ("name", "display_name", "summary", "default_version", "created", "updated")
 
 
-def default_version_subquery() -> Subquery:
+def default_version_subquery() -> Coalesce:
     """A package's default version, as a subquery on its releases."""
-    # Same rule as common.default_version, in the database: stable releases
-    # first, then newest by PEP 440 sort key.
-    not_stable = Case(
-        When(Q(yanked=True) | Q(is_prerelease=True), then=Value(1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    return Subquery(
-        Release.objects.filter(package_id=OuterRef("pk"))
-        .order_by(not_stable, "-sort_key", "-id")
-        .values("version")[:1]
-    )
+    # Same rule as common.default_version, in the database: the newest stable
+    # release by PEP 440 sort key, else the newest. Two probes down the
+    # (package, sort key) index, each stopping at its first row, where one
+    # ordering on "not stable" first read and sorted every release.
+    releases = Release.objects.filter(package_id=OuterRef("pk"))
+
+    def newest(queryset: QuerySet) -> Subquery:
+        return Subquery(queryset.order_by("-sort_key", "-id").values("version")[:1])
+
+    return Coalesce(newest(releases.filter(yanked=False, is_prerelease=False)), newest(releases))
 
 
-def list_items(queryset) -> list[PackageListItem]:
-    """The packages of ``queryset`` as list items (list columns and default version only)."""
-    rows = queryset.annotate(default_version=default_version_subquery()).values_list(*LIST_COLUMNS)
+def list_values(queryset: QuerySet) -> QuerySet:
+    """``queryset``'s packages as list rows (list columns and default version only)."""
+    return queryset.annotate(default_version=default_version_subquery()).values_list(*LIST_COLUMNS)
+
+
+def list_items_of(rows: Iterable[tuple]) -> list[PackageListItem]:
+    """List items from rows of ``list_values``."""
     return [
         PackageListItem(
             name=name,
@@ -147,16 +175,22 @@ def list_items(queryset) -> list[PackageListItem]:
     ]
 
 
-def _packages_newest(field: str, limit: int) -> list[PackageListItem]:
-    """The newest packages by ``field``, then name, as list items.
+def list_items(queryset: QuerySet) -> list[PackageListItem]:
+    """The packages of ``queryset`` as list items (list columns and default version only)."""
+    return list_items_of(list_values(queryset))
 
-    The order is found on the bare rows (a bulk load can leave thousands with
-    one timestamp, all of which the ordering then reads), and only the chosen
-    rows get their list columns, whose default-version subquery would
-    otherwise run for every row read.
-    """
-    chosen = _newest_first(Package.objects.all(), field, "name", limit).values("pk")
-    items = list_items(Package.objects.filter(pk__in=chosen))
+
+def _chosen_packages(chosen: QuerySet) -> QuerySet:
+    # The order is found on the bare rows (a bulk load can leave thousands
+    # with one timestamp, all of which the ordering then reads), and only the
+    # chosen rows get their list columns, whose default-version subquery would
+    # otherwise run for every row read.
+    return list_values(Package.objects.filter(pk__in=chosen.values("pk")))
+
+
+def _packages_newest(field: str, limit: int) -> list[PackageListItem]:
+    """The newest packages by ``field``, then name, as list items."""
+    items = list_items_of(_newest_rows(Package, field, "name", limit, _chosen_packages))
     items.sort(key=lambda item: item.name)
     items.sort(key=lambda item: _ms_key(getattr(item, field)), reverse=True)
     return items
@@ -169,9 +203,12 @@ def _ms_key(moment):
     return (1, moment.replace(microsecond=moment.microsecond // 1000 * 1000))
 
 
+_COUNTERS = PreparedQuery(lambda: CatalogCounter.objects.values_list("name", "value"), params=())
+
+
 def catalog_stats_get() -> CatalogStats:
     """The catalog's row counts, from the counters the database keeps (one small read)."""
-    counts = dict(CatalogCounter.objects.values_list("name", "value"))
+    counts = dict(_COUNTERS.rows())
     return CatalogStats(**{name: counts.get(name, 0) for name in STAT_NAMES})
 
 
@@ -208,6 +245,7 @@ DETAIL_COLUMNS = (
     "last_serial",
     "created",
     "updated",
+    "releases_updated",
 )
 RELEASE_DETAIL_COLUMNS = (
     "pk",
@@ -223,26 +261,63 @@ RELEASE_DETAIL_COLUMNS = (
 )
 
 
+def _releases_updated() -> Subquery:
+    """The newest ``updated`` of a package's releases, as a subquery."""
+    return Subquery(
+        Release.objects.filter(package_id=OuterRef("pk"))
+        .order_by()
+        .values("package_id")
+        .annotate(newest=Max("updated"))
+        .values("newest")
+    )
+
+
+def _package_query(columns: tuple[str, ...]) -> PreparedQuery:
+    def build(name: str) -> QuerySet:
+        packages = Package.objects.filter(name=name)
+        if "releases_updated" in columns:
+            packages = packages.annotate(releases_updated=_releases_updated())
+        return packages.values_list(*columns)[:1]
+
+    return PreparedQuery(build, params=("name",))
+
+
+_PACKAGE_QUERIES: dict[tuple[str, ...], PreparedQuery] = {}
+
+
 def _package(name: str, columns: tuple[str, ...] = DETAIL_COLUMNS) -> dict:
-    rows = list(Package.objects.filter(name=name).values(*columns)[:1])
+    query = _PACKAGE_QUERIES.get(columns)
+    if query is None:
+        query = _PACKAGE_QUERIES[columns] = _package_query(columns)
+    rows = query.rows(name)
     if not rows:
         raise NotFound(f"no package named {name!r}")
-    return rows[0]
+    return dict(zip(columns, rows[0], strict=True))
 
 
-def _file_rows(queryset) -> list[FileRow]:
-    return [FileRow(*row) for row in queryset.values_list(*FILE_FIELDS)]
+_RELEASE_DETAIL = PreparedQuery(
+    lambda package_id, version: Release.objects.filter(
+        package_id=package_id, version=version
+    ).values_list(*RELEASE_DETAIL_COLUMNS)[:1],
+    params=("package_id", "version"),
+    kinds=(int, str),
+)
+_RELEASE_FILES = PreparedQuery(
+    lambda release_id: (
+        ReleaseFile.objects.filter(release_id=release_id)
+        .order_by("filename")
+        .values_list(*FILE_FIELDS)
+    ),
+    params=("release_id",),
+    kinds=(int,),
+)
 
 
 def _release_detail(package: dict, version: str) -> ReleaseDetail:
-    rows = list(
-        Release.objects.filter(package_id=package["pk"], version=version).values(
-            *RELEASE_DETAIL_COLUMNS
-        )[:1]
-    )
+    rows = _RELEASE_DETAIL.rows(package["pk"], version)
     if not rows:
         raise NotFound(f"package {package['name']!r} has no version {version!r}")
-    release = rows[0]
+    release = dict(zip(RELEASE_DETAIL_COLUMNS, rows[0], strict=True))
     return ReleaseDetail(
         version=release["version"],
         is_prerelease=release["is_prerelease"],
@@ -253,7 +328,7 @@ def _release_detail(package: dict, version: str) -> ReleaseDetail:
         comment=release["comment"],
         created=release["created"],
         updated=release["updated"],
-        files=_file_rows(ReleaseFile.objects.filter(release_id=release["pk"]).order_by("filename")),
+        files=[FileRow(*row) for row in _RELEASE_FILES.rows(release["pk"])],
     )
 
 
@@ -261,30 +336,40 @@ def package_detail_get(*, name: str, version: str | None = None) -> PackageDetai
     return _package_detail(_package(name), version)
 
 
-def _package_detail(package: dict, version: str | None) -> PackageDetail:
-    package_id = package["pk"]
-    classifiers = sorted(
-        Classifier.objects.filter(packages=package_id).values_list("name", flat=True)
-    )
-    maintainers = maintainers_sorted(
-        MaintainerRow(username, role)
-        for username, role in Maintainer.objects.filter(package_id=package_id).values_list(
-            "user__username", "role"
-        )
-    )
-    releases = [
-        ReleaseRow(*row)
-        for row in Release.objects.filter(package_id=package_id)
+_CLASSIFIERS = PreparedQuery(
+    lambda package_id: Classifier.objects.filter(packages=package_id).values_list("name"),
+    params=("package_id",),
+    kinds=(int,),
+)
+_MAINTAINERS = PreparedQuery(
+    lambda package_id: Maintainer.objects.filter(package_id=package_id).values_list(
+        "user__username", "role"
+    ),
+    params=("package_id",),
+    kinds=(int,),
+)
+# The release history, newest first: only what the history and the default version
+# need (the newest ``updated`` of the releases comes with the package row).
+_HISTORY = PreparedQuery(
+    lambda package_id: (
+        Release.objects.filter(package_id=package_id)
         .order_by("-sort_key", "-id")
         .values_list(
-            "version",
-            "is_prerelease",
-            "yanked",
-            "yanked_reason",
-            "created",
-            "updated",
-            "requires_python",
+            "version", "is_prerelease", "yanked", "yanked_reason", "created", "requires_python"
         )
+    ),
+    params=("package_id",),
+    kinds=(int,),
+)
+
+
+def _package_detail(package: dict, version: str | None) -> PackageDetail:
+    package_id = package["pk"]
+    classifiers = sorted(name for (name,) in _CLASSIFIERS.rows(package_id))
+    maintainers = maintainers_sorted(MaintainerRow(*row) for row in _MAINTAINERS.rows(package_id))
+    releases = [
+        ReleaseRow(version, pre, yanked, reason, created, requires_python=requires_python)
+        for version, pre, yanked, reason, created, requires_python in _HISTORY.rows(package_id)
     ]
     default = default_version(releases)
     shown = version or default
@@ -314,7 +399,19 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
         releases=releases,
         default_version=default,
         release=_release_detail(package, shown) if shown else None,
+        releases_updated=package["releases_updated"],
     )
+
+
+_JSON_FILES = PreparedQuery(
+    lambda package_id: (
+        ReleaseFile.objects.filter(release__package_id=package_id)
+        .order_by("filename")
+        .values_list("release__version", "json_entry", "yanked")
+    ),
+    params=("package_id",),
+    kinds=(int,),
+)
 
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
@@ -326,11 +423,7 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
         # Every release's files are listed on the project JSON only; one
         # version's JSON shows that release's files (ReleaseDetail.files).
         yanked = {r.version: r for r in detail.releases if r.yanked}
-        rows = (
-            ReleaseFile.objects.filter(release__package_id=package["pk"])
-            .order_by("filename")
-            .values_list("release__version", "json_entry", "yanked")
-        )
+        rows = _JSON_FILES.rows(package["pk"])
         for release_version, entry, file_yanked in rows:
             if release_version in yanked:
                 release = yanked[release_version]
@@ -393,29 +486,53 @@ def simple_index_stamp() -> SimpleIndexStamp:
     return SimpleIndexStamp(count=catalog_stats_get().packages, newest=newest)
 
 
-def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
-    try:
-        package_id, serial = Package.objects.values_list("pk", "last_serial").get(name=name)
-    except Package.DoesNotExist:
-        raise NotFound(f"no package named {name!r}") from None
-    versions = list(
+_SIMPLE_PACKAGE = PreparedQuery(
+    lambda name: Package.objects.filter(name=name).values_list("pk", "last_serial")[:1],
+    params=("name",),
+)
+_SIMPLE_VERSIONS = PreparedQuery(
+    lambda package_id: (
         Release.objects.filter(package_id=package_id)
         .order_by("sort_key", "id")
-        .values_list("version", flat=True)
+        .values_list("version")
+    ),
+    params=("package_id",),
+    kinds=(int,),
+)
+
+
+def _simple_files_query(entry: str) -> PreparedQuery:
+    return PreparedQuery(
+        lambda package_id: (
+            ReleaseFile.objects.filter(release__package_id=package_id)
+            .order_by("filename")
+            .values_list(
+                entry,
+                "requires_python",
+                "yanked",
+                "yanked_reason",
+                "release__requires_python",
+                "release__yanked",
+                "release__yanked_reason",
+            )
+        ),
+        params=("package_id",),
+        kinds=(int,),
     )
-    rows = (
-        ReleaseFile.objects.filter(release__package_id=package_id)
-        .order_by("filename")
-        .values_list(
-            "simple_json" if form == "json" else "simple_html",
-            "requires_python",
-            "yanked",
-            "yanked_reason",
-            "release__requires_python",
-            "release__yanked",
-            "release__yanked_reason",
-        )
-    )
+
+
+_SIMPLE_FILES = {
+    "html": _simple_files_query("simple_html"),
+    "json": _simple_files_query("simple_json"),
+}
+
+
+def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
+    found = _SIMPLE_PACKAGE.rows(name)
+    if not found:
+        raise NotFound(f"no package named {name!r}")
+    package_id, serial = found[0]
+    versions = [version for (version,) in _SIMPLE_VERSIONS.rows(package_id)]
     files = [
         simple_entry(
             entry,
@@ -423,15 +540,19 @@ def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
             release,
             form=form,
         )
-        for entry, rp, yanked, reason, *release in rows
+        for entry, rp, yanked, reason, *release in _SIMPLE_FILES[form].rows(package_id)
     ]
     return SimpleProject(name=name, last_serial=serial, versions=versions, files=files)
 
 
-def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
-    rows = _newest_first(Release.objects.all(), "created", "-id", limit).values_list(
+def _release_list_values(queryset: QuerySet) -> QuerySet:
+    return queryset.values_list(
         "package__name", "package__display_name", "version", "package__summary", "created"
     )
+
+
+def releases_newest_list(*, limit: int) -> list[ReleaseListItem]:
+    rows = _newest_rows(Release, "created", "-id", limit, _release_list_values)
     return [ReleaseListItem(*row) for row in rows]
 
 

@@ -10,26 +10,38 @@ from django.db.models import Exists, OuterRef, Q
 from catalog import search
 from catalog.models import Package, SearchTerm
 from catalog.selectors.common import license_terms, search_page_check, search_window
-from catalog.selectors.sql import LIST_COLUMNS, default_version_subquery, list_items, newest_order
+from catalog.selectors.prepared import PreparedQuery
+from catalog.selectors.sql import (
+    LIST_COLUMNS,
+    default_version_subquery,
+    list_items,
+    list_items_of,
+    newest_order,
+)
 from catalog.selectors.types import SEARCH_PER_PAGE, PackageListItem, SearchPage, SearchQuery
+
+# One result page's packages by id: prepared with a full page of ids, a
+# shorter page padded with an id no row has.
+_PAGE_IDS = tuple(f"id{n}" for n in range(SEARCH_PER_PAGE))
+_NO_ID = -1
+_PAGE_ITEMS = PreparedQuery(
+    lambda **ids: (
+        Package.objects.filter(pk__in=list(ids.values()))
+        .annotate(default_version=default_version_subquery())
+        .values_list("pk", *LIST_COLUMNS)
+    ),
+    params=_PAGE_IDS,
+    kinds=(int,) * SEARCH_PER_PAGE,
+)
 
 
 def _list_items_by_pk(pks: list[int]) -> dict[int, PackageListItem]:
-    rows = (
-        Package.objects.filter(pk__in=pks)
-        .annotate(default_version=default_version_subquery())
-        .values_list("pk", *LIST_COLUMNS)
-    )
+    """The list items of up to one page of packages, by id."""
+    if not pks:
+        return {}
+    rows = _PAGE_ITEMS.rows(*pks, *[_NO_ID] * (SEARCH_PER_PAGE - len(pks)))
     return {
-        pk: PackageListItem(
-            name=name,
-            display_name=display_name,
-            summary=summary,
-            version=version,
-            created=created,
-            updated=updated,
-        )
-        for pk, name, display_name, summary, version, created, updated in rows
+        row[0]: item for row, item in zip(rows, list_items_of(r[1:] for r in rows), strict=True)
     }
 
 

@@ -13,34 +13,35 @@ cost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from html import escape
 from urllib.parse import quote
 
 from django import template
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.selectors.types import ReleaseRow
+from catalog.templatetags.catalog_dates import day, iso_day, local, months
 
 register = template.Library()
 
 
-def _dates(moment: datetime, months: list[str], zone: tzinfo) -> tuple[str, str]:
-    if moment.utcoffset() is not None:
-        moment = moment.astimezone(zone)
-    iso = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-    return iso, f"{months[moment.month]} {moment.day}, {moment.year:04d}"
+# Most versions are letters, digits and dots: escape() and quote() leave them as they are.
+_PLAIN = re.compile(r"[A-Za-z0-9._-]*")
 
 
-def _row(r: ReleaseRow, base: str, current: str | None, months: list[str], zone: tzinfo) -> str:
-    version = escape(r.version)
+def _row(r: ReleaseRow, base: str, current: str | None, names: list[str], zone: tzinfo) -> str:
+    if _PLAIN.fullmatch(r.version):
+        version = href = r.version
+    else:
+        version, href = escape(r.version), escape(quote(r.version, safe=""))
     is_current = r.version == current
     parts = [
         '<li class="release release--current">' if is_current else '<li class="release">',
-        f'<a href="{escape(base + quote(r.version, safe=""))}/"',
+        f'<a href="{base}{href}/"',
         ' aria-current="page">' if is_current else ">",
         f'<span class="release__version">{version}</span>',
     ]
@@ -51,8 +52,8 @@ def _row(r: ReleaseRow, base: str, current: str | None, months: list[str], zone:
     if r.yanked:
         parts.append(' <span class="badge badge--yanked">yanked</span>')
     if r.created:
-        iso, shown = _dates(r.created, months, zone)
-        parts.append(f' <time datetime="{iso}">{shown}</time>')
+        moment = local(r.created, zone)
+        parts.append(f' <time datetime="{iso_day(moment)}">{day(moment, names)}</time>')
     else:
         parts.append(' <span class="release__date">upload date unknown</span>')
     parts.append("</a>")
@@ -67,9 +68,9 @@ def release_history_items(
     releases: Iterable[ReleaseRow], package_url: str, current: str | None
 ) -> SafeString:
     """The ``<li>`` rows of the history, newest first, the shown release marked."""
-    months = [""] + [str(MONTHS_3[number]).title() for number in range(1, 13)]
-    zone = timezone.get_current_timezone()
-    rows = [_row(r, package_url, current, months, zone) for r in releases]
+    names, zone = months(), timezone.get_current_timezone()
+    base = escape(package_url)
+    rows = [_row(r, base, current, names, zone) for r in releases]
     if not rows:
         return mark_safe('<li class="empty">No releases yet.</li>\n')  # noqa: S308
     # Every value above went through escape() or quote().

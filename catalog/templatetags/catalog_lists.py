@@ -15,36 +15,29 @@ from datetime import datetime, tzinfo
 
 from django import template
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from catalog.links import path_for
 from catalog.selectors.types import PackageListItem, ReleaseListItem
+from catalog.templatetags.catalog_dates import day, local, months, stamp
 
 register = template.Library()
 
 
-def _months() -> list[str]:
-    return [""] + [str(MONTHS_3[number]).title() for number in range(1, 13)]
-
-
-def _time(moment: datetime, months: list[str], zone: tzinfo) -> str:
+def _time(moment: datetime, names: list[str], zone: tzinfo) -> str:
     """A ``<time>`` element as the templates wrote it (the date filter's two formats)."""
-    if moment.utcoffset() is not None:
-        moment = moment.astimezone(zone)
-    stamp = (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    moment = local(moment, zone)
+    return (
+        f'<time class="package-snippet__date" datetime="{stamp(moment)}">'
+        f"{day(moment, names)}</time>"
     )
-    shown = f"{months[moment.month]} {moment.day}, {moment.year:04d}"
-    return f'<time class="package-snippet__date" datetime="{stamp}">{shown}</time>'
 
 
 @register.simple_tag(name="package_list_items")
 def package_list_items(items: Iterable[PackageListItem], empty: str) -> SafeString:
     """The ``<li>`` rows of a package list (``includes/package_list.html``)."""
-    months, zone = _months(), timezone.get_current_timezone()
+    names, zone = months(), timezone.get_current_timezone()
     rows = []
     for item in items:
         version = (
@@ -52,7 +45,7 @@ def package_list_items(items: Iterable[PackageListItem], empty: str) -> SafeStri
             if item.version
             else ""
         )
-        updated = _time(item.updated, months, zone) if item.updated else ""
+        updated = _time(item.updated, names, zone) if item.updated else ""
         href = escape(path_for("catalog:package", item.name))
         rows.append(
             '\n  <li class="package-snippet">\n'
@@ -73,12 +66,12 @@ def package_list_items(items: Iterable[PackageListItem], empty: str) -> SafeStri
 @register.simple_tag(name="release_list_items")
 def release_list_items(items: Iterable[ReleaseListItem]) -> SafeString:
     """The ``<li>`` rows of the home page's newest releases."""
-    months, zone = _months(), timezone.get_current_timezone()
+    names, zone = months(), timezone.get_current_timezone()
     rows = []
     for item in items:
         href = escape(path_for("catalog:release", item.package, item.version))
         created = (
-            _time(item.created, months, zone)
+            _time(item.created, names, zone)
             if item.created
             else '<span class="package-snippet__date">date unknown</span>'
         )

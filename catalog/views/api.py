@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +27,14 @@ def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+# What json.dumps writes as it is between quotes (most versions are only these).
+_JSON_PLAIN = re.compile(r"[A-Za-z0-9._+!-]*")
+
+
+def _version_key(version: str) -> str:
+    return f'"{version}"' if _JSON_PLAIN.fullmatch(version) else _dumps(version)
 
 
 def _classifiers_in_order(published: list[str], current: list[str]) -> list[str]:
@@ -106,7 +115,7 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
     if version is None:
         # PyPI lists every release (oldest first) only on the project URL.
         releases = ", ".join(
-            f"{_dumps(r.version)}: [{', '.join(data.files[r.version])}]"
+            f"{_version_key(r.version)}: [{', '.join(data.files[r.version])}]"
             for r in reversed(detail.releases)
         )
         parts.append(f', "releases": {{{releases}}}')
