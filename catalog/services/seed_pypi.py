@@ -640,18 +640,17 @@ def _blocks(plan: _Plan) -> Iterator[tuple[str, list[tuple]]]:
     yield "users", _user_rows(rng, plan.user_ids, plan.password)
     names: set[str] = set()
     for start in range(0, plan.projects, plan.chunk):
-        packages, links, roles, files = [], [], [], []
-        releases = list(
-            _release_rows(
-                rng,
-                range(start, min(plan.projects, start + plan.chunk)),
-                packages,
-                links,
-                roles,
-                files,
-                names=names,
-                plan=plan,
-            )
+        releases, packages, links, roles, files = [], [], [], [], []
+        _release_rows(
+            rng,
+            range(start, min(plan.projects, start + plan.chunk)),
+            releases,
+            packages,
+            links,
+            roles,
+            files,
+            names=names,
+            plan=plan,
         )
         yield "releases", releases
         yield "packages", packages
@@ -704,9 +703,18 @@ def _search_term_rows(columns: list[int], packages: list[tuple]) -> Iterator[tup
             yield term, package_id
 
 
+def _below5(getrandbits: Callable[[int], int]) -> int:
+    """``rng.randint(6, 10) - 6``, drawn as ``random.Random._randbelow`` draws it."""
+    value = getrandbits(3)
+    while value >= 5:
+        value = getrandbits(3)
+    return value
+
+
 def _release_rows(
     rng: random.Random,
     indexes: range,
+    releases: list,
     packages: list,
     links: list,
     roles: list,
@@ -714,7 +722,8 @@ def _release_rows(
     *,
     names: set[str],
     plan: _Plan,
-) -> Iterator[tuple]:
+) -> None:
+    """The rows of these projects, appended to the lists (release rows to ``releases``)."""
     ids, user_ids, license_ids = plan.ids, plan.user_ids, plan.license_ids
     file_row = plan.file_row
     classifier_ids = plan.classifier_ids
@@ -722,6 +731,12 @@ def _release_rows(
     pythons = [f"3.{minor}" for minor in range(6, 13)]
     # Parsing a version costs more than the rest of its row; histories share most.
     version_fields: dict[str, tuple[str, bool]] = {}
+    draw, getrandbits = rng.random, rng.getrandbits
+    end = int((END_DATE - BASE_DATE).total_seconds())
+    wide, narrow, sizes = 1.7 - 0.3, 0.95 - 0.05, 15.5 - 8.5
+    requirements = [f">=3.{minor}" for minor in range(6, 11)]
+    sha256, exp = hashlib.sha256, math.exp
+    next_release = ids[Release]
     for index in indexes:
         package_id = ids[Package]
         ids[Package] += 1
@@ -774,48 +789,55 @@ def _release_rows(
             if other != owner:
                 roles.append((package_id, other, Maintainer.Role.MAINTAINER.value, created))
         history = version_history(rng, _release_count(rng), legacy=rng.random() < 0.05)
-        step = (END_DATE - created).total_seconds() / (len(history) + 1)
-        moment = created
+        # Times as whole seconds after BASE_DATE (what every seeded time is): the
+        # same values as datetime arithmetic, a datetime made only where one is kept.
+        at = int((created - BASE_DATE).total_seconds())
+        step = (end - at) / (len(history) + 1)
+        old_releases = len(history) * 0.2
         for position, version in enumerate(history):
-            release_id = ids[Release]
-            ids[Release] += 1
+            release_id = next_release
+            next_release += 1
             # Never past (nor at) the end date: capped steps would give thousands of
-            # projects the same last-change time, which PyPI never has.
-            left = (END_DATE - moment).total_seconds()
-            advance = min(step * rng.uniform(0.3, 1.7), left * rng.uniform(0.05, 0.95))
-            moment += timedelta(seconds=int(advance))
+            # projects the same last-change time, which PyPI never has. (The draws are
+            # rng.uniform's, inlined: a + (b - a) * random().)
+            left = end - at
+            advance = min(step * (0.3 + wide * draw()), left * (0.05 + narrow * draw()))
+            at += int(advance)
             parsed = version_fields.get(version)
             if parsed is None:
                 parsed = version_fields[version] = release_version_fields(version)
             sort_key, prerelease = parsed
-            yanked = rng.random() < 0.01
-            requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
+            yanked = draw() < 0.01
+            requires = requirements[_below5(getrandbits)] if draw() < 0.6 else ""
             # Old releases of long histories often have no files left.
-            old = position < len(history) * 0.2
-            file_count = 0 if old and rng.random() < 0.5 else 1 + (rng.random() < 0.6)
-            yield (
-                release_id,
-                package_id,
-                version,
-                sort_key,
-                prerelease,
-                yanked,
-                "Broken build" if yanked else "",
-                requires,
-                summary,
-                # The first upload of its files: unknown for a release without any.
-                moment if file_count else None,
+            old = position < old_releases
+            file_count = 0 if old and draw() < 0.5 else 1 + (draw() < 0.6)
+            moment = BASE_DATE + timedelta(seconds=at) if file_count else None
+            releases.append(
+                (
+                    release_id,
+                    package_id,
+                    version,
+                    sort_key,
+                    prerelease,
+                    yanked,
+                    "Broken build" if yanked else "",
+                    requires,
+                    summary,
+                    # The first upload of its files: unknown for a release without any.
+                    moment,
+                )
             )
             for kind in range(file_count):
                 suffix = ".tar.gz" if kind == 0 else "-py3-none-any.whl"
                 filename = f"{module}-{version}{suffix}"
-                digest = hashlib.sha256(f"{filename}:{package_id}".encode()).hexdigest()
+                digest = sha256(f"{filename}:{package_id}".encode()).hexdigest()
                 files.append(
                     file_row(
                         release_id,
                         filename,
                         f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",
-                        int(math.exp(rng.uniform(8.5, 15.5))),
+                        int(exp(8.5 + sizes * draw())),
                         "sdist" if kind == 0 else "bdist_wheel",
                         "source" if kind == 0 else "py3",
                         requires,
@@ -824,5 +846,7 @@ def _release_rows(
                         moment,
                     )
                 )
+        moment = BASE_DATE + timedelta(seconds=at)
         # A package was last changed by its newest release (distinct times, as on PyPI).
         packages[-1] = (*packages[-1][:-1], moment)
+    ids[Release] = next_release
