@@ -12,9 +12,12 @@ recounts those tables, in one transaction.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.apps import apps
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +131,40 @@ def triggers_ensure(*, using: str = "default") -> list[str]:
     if repaired:
         logger.warning("counter triggers reinstalled and recounted: %s", ", ".join(repaired))
     return repaired
+
+
+@contextmanager
+def counted_after_load(
+    model_list: list[type[models.Model]], *, using: str = "default"
+) -> Iterator[Counter]:
+    """Hold off the insert counters of these tables for a bulk load inside a transaction.
+
+    Yields a ``Counter`` of rows written per model, which the loader fills;
+    on leaving, the counters grow by those counts and the triggers are on
+    again, in the same transaction. On PostgreSQL a statement-level trigger
+    with a transition table keeps a copy of every row a COPY writes (1.7 GB
+    of file rows for a 100,000-project seed) only to count it. Elsewhere the
+    triggers stay on and count as the rows go in.
+    """
+    connection = connections[using]
+    counts: Counter = Counter()
+    names = {apps.get_model(label): name for name, label in COUNTED.items()}
+    paused = [model for model in model_list if model in names]
+    if connection.vendor != "postgresql" or not paused:
+        yield counts
+        return
+    with connection.cursor() as cursor:
+        for model in paused:
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER catalog_counter_ins")
+    yield counts
+    with connection.cursor() as cursor:
+        for model in paused:
+            cursor.execute(
+                f"INSERT INTO {COUNTERS_TABLE} (name, value) VALUES (%s, %s) "  # noqa: S608
+                "ON CONFLICT (name) DO UPDATE SET value = "
+                f"{COUNTERS_TABLE}.value + EXCLUDED.value",
+                [names[model], counts[model]],
+            )
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER catalog_counter_ins")

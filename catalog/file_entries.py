@@ -53,14 +53,18 @@ ENTRY_FIELDS = ("json_entry", "simple_html", "simple_json")
 def _utc(value: datetime) -> datetime:
     # What the database hands back: UTC. An aware value in another zone is
     # stored as UTC, so its entry must say what a read would.
-    return value.astimezone(UTC) if value.tzinfo is not None else value
+    if value.tzinfo is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
 
 
 @functools.lru_cache(maxsize=16)
 def _iso_pair(value: datetime) -> tuple[str, str]:
-    # One strftime for both forms; memoized as a file's entries ask for each twice.
+    # One formatting for both forms; memoized as a file's entries ask for each twice.
+    # isoformat, not strftime (six times slower); its first 19 characters are the
+    # date and time to the second, whatever follows (fraction, offset) dropped.
     value = _utc(value)
-    seconds = value.strftime("%Y-%m-%dT%H:%M:%S")
+    seconds = value.isoformat(timespec="seconds")[:19]
     return seconds, f"{seconds}.{value.microsecond // 1000:03d}000Z"
 
 

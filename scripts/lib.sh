@@ -112,8 +112,11 @@ start_postgres() {
                 --locale=C.UTF-8 >/dev/null
         fi
         echo "==> starting PostgreSQL on 127.0.0.1:$port (data: $datadir)" >&2
+        # A private development and test server: no durability settings, and no
+        # WAL for the bulk loads (wal_level=minimal skips it for COPY into a table
+        # truncated in the same transaction, as seed_catalog does).
         "${run[@]}" "$bindir/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w \
-            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c max_connections=200" \
             start >/dev/null
     fi
     local db="${PYINDEX_PG_DB:-pyindex}"

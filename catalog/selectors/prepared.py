@@ -6,8 +6,9 @@ cost several times what the database then spent answering it. A
 ``PreparedQuery`` builds its queryset once per database connection alias with
 stand-in values, keeps the SQL and where each stand-in went among the
 parameters, and from then on binds the real values to the same SQL. Rows come
-back converted as ``values_list`` would return them (the ORM's own
-converters; SQLite's datetimes through one equivalent function per value).
+back converted as ``values_list`` would return them: the ORM's own
+converters, except SQLite's datetime and boolean ones, whose equivalents are
+called directly, column by column.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The read layer on the relational catalog (Django ORM).
 
 Every function runs a fixed number of queries whatever the number of
-releases, files or maintainers: lists select only the columns they show.
+releases, files or maintainers: lists select only the columns they show. The
+statements of the cold public pages are built by the ORM once per process and
+then only bound (``catalog.selectors.prepared``).
 """
 
 from __future__ import annotations

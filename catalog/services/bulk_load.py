@@ -12,53 +12,24 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
 
 
-class _Lines(io.RawIOBase):
-    """A file that ``COPY FROM STDIN`` reads while the lines are still being made.
-
-    The server parses and indexes one block while Python formats the next,
-    so the two processes share the work instead of taking turns.
-    """
-
-    def __init__(self, lines: Iterator[str]) -> None:
-        self._lines = lines
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        parts, length = [self._pending], len(self._pending)
-        for line in self._lines:
-            data = line.encode()
-            parts.append(data)
-            length += len(data)
-            if 0 <= size <= length:
-                break
-        block = b"".join(parts)
-        if size < 0:
-            self._pending = b""
-            return block
-        self._pending = block[size:]
-        return block[:size]
-
-
-_COPY_BOOLEAN = {True: "t", False: "f"}
-
-
 def _same(value: Any) -> Any:
     return value
 
 
-def _copy_text(value: str) -> str:
+# What COPY's text format gives a meaning to; a value without any is written as it is.
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def copy_escape(value: str) -> str:
     """A value in COPY's text format; most need no escaping (two C-speed scans).
 
     Chained ``replace`` rather than ``str.translate``: on a description's
@@ -109,66 +80,113 @@ class TableWriter:
         self.defaults = tuple(defaults)
         self.postgres = connection.vendor == "postgresql"
         self._convert = [self._converter(field) for field in self.fields]
+        given_fields = self.fields[: len(given)]
+        # COPY lines are ``"%s\t%s...\n" % row``: ints, booleans ("True" is a
+        # PostgreSQL boolean) and datetimes (str() is ISO 8601 with its offset)
+        # print as PostgreSQL reads them. Text is checked a block at a time and
+        # escaped only when it must be; None and JSON are converted per value.
+        self._text = [
+            index
+            for index, field in enumerate(given_fields)
+            if isinstance(field, models.CharField | models.TextField)
+        ]
+        self._nullable = [
+            index
+            for index, field in enumerate(given_fields)
+            if field.null and not isinstance(field, models.JSONField)
+        ]
+        self._json = [
+            index for index, field in enumerate(given_fields) if isinstance(field, models.JSONField)
+        ]
         # The defaults are the same on every row: converted once, COPY gets them as
         # one ready tail of the line.
-        given_count = len(given)
-        self._given_convert = self._convert[:given_count]
-        tail = [f(v) for f, v in zip(self._convert[given_count:], self.defaults, strict=True)]
-        self._copy_tail = "".join("\t" + value for value in tail) + "\n" if self.postgres else ""
+        tail = "".join(
+            "\t" + self._copy_value(field, value)
+            for field, value in zip(rest, self.defaults, strict=True)
+        )
+        # What follows the given values on every COPY line ("\t..." and the newline).
+        self.copy_tail = tail + "\n"
+        self._line = "\t".join(["%s"] * len(given)) + tail.replace("%", "%%") + "\n"
+        quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
+        self._copy_sql = f"COPY {connection.ops.quote_name(self.table)} ({quoted}) FROM STDIN"
+
+    @staticmethod
+    def _copy_value(field: models.Field, value: Any) -> str:
+        """One value in COPY's text format."""
+        if value is None:
+            return r"\N"
+        if isinstance(field, models.JSONField):
+            return copy_escape(json.dumps(value))
+        if isinstance(field, models.BooleanField):
+            return "t" if value else "f"
+        if isinstance(field, models.DateTimeField):
+            return value.isoformat()
+        return copy_escape(str(value))
 
     def _converter(self, field: models.Field) -> Callable[[Any], Any]:
-        if not self.postgres:
-            if isinstance(field, models.JSONField):
-                return lambda value: None if value is None else json.dumps(value)
-            if isinstance(field, models.DateTimeField):
-                return connection.ops.adapt_datetimefield_value
-            return _same
+        """A value as ``executemany`` takes it (databases other than PostgreSQL)."""
         if isinstance(field, models.JSONField):
-            convert: Callable[[Any], str] = lambda value: _copy_text(json.dumps(value))  # noqa: E731
-        elif isinstance(field, models.DateTimeField):
-            convert = datetime.isoformat
-        elif isinstance(field, models.BooleanField):
-            convert = _COPY_BOOLEAN.__getitem__
-        elif isinstance(field, models.CharField | models.TextField):
-            convert = _copy_text
-        else:
-            convert = str
-        if not field.null and not isinstance(field, models.JSONField):
-            # Most columns: one C-level call per value, no None test.
-            return convert
-        return lambda value: r"\N" if value is None else convert(value)
+            return lambda value: None if value is None else json.dumps(value)
+        if isinstance(field, models.DateTimeField):
+            return connection.ops.adapt_datetimefield_value
+        return _same
 
-    def write(self, rows: Iterable[tuple]) -> int:
-        """Write ``rows`` (a sequence, or an iterator consumed as COPY reads); the count."""
-        written = 0
+    def copy_text(self, rows: Sequence[tuple] | Sequence[str]) -> bytes:
+        """``rows`` (tuples of the given fields) as COPY text, defaults added; or
+        COPY lines already made, joined.
 
-        def counted() -> Iterator[tuple]:
-            nonlocal written
-            for row in rows:
-                written += 1
-                yield row
+        Column by column: the checks and conversions run at C speed over a
+        whole column (``str.join``, ``in``, ``map``) rather than per value, and
+        each line is one ``%`` format.
+        """
+        if not rows:
+            return b""
+        if isinstance(rows[0], str):
+            # Lines made by the caller from ``copy_tail`` (the seeder's file rows).
+            return "".join(rows).encode()
+        columns = list(zip(*rows, strict=True))
+        nullable = set(self._nullable)
+        for index in self._text:
+            column = columns[index]
+            present = column
+            if index in nullable and None in column:
+                present = [v for v in column if v is not None]
+            joined = "".join(present)
+            if any(special in joined for special in _COPY_SPECIAL):
+                columns[index] = [v if v is None else copy_escape(v) for v in column]
+        for index in self._nullable:
+            if None in columns[index]:
+                columns[index] = [r"\N" if v is None else v for v in columns[index]]
+        for index in self._json:
+            columns[index] = [copy_escape(json.dumps(v)) for v in columns[index]]
+        return "".join(map(self._line.__mod__, zip(*columns, strict=True))).encode()
 
-        defaults, convert = self.defaults, self._convert
-        quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
-        table = connection.ops.quote_name(self.table)
+    def copy(self, data: bytes | Any, *, freeze: bool = False) -> None:
+        """COPY text made by ``copy_text`` (PostgreSQL), as bytes or a file to read it from;
+        ``freeze``: see ``checks_after_load``."""
+        if isinstance(data, bytes):
+            if not data:
+                return
+            data = io.BytesIO(data)
+        sql = self._copy_sql + (" WITH (FREEZE)" if freeze else "")
         with connection.cursor() as cursor:
-            if self.postgres:
-                given, tail = self._given_convert, self._copy_tail
-                lines = (
-                    "\t".join([f(v) for f, v in zip(given, row, strict=True)]) + tail
-                    for row in counted()
-                )
-                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", _Lines(lines))
-            else:
-                marks = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608
-                    [
-                        [f(v) for f, v in zip(convert, row + defaults, strict=True)]
-                        for row in counted()
-                    ],
-                )
-        return written
+            cursor.cursor.copy_expert(sql, data, size=1 << 20)
+
+    def write(self, rows: Sequence[tuple], *, freeze: bool = False) -> int:
+        """Write ``rows``; the count."""
+        if self.postgres:
+            self.copy(self.copy_text(rows), freeze=freeze)
+            return len(rows)
+        quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
+        marks = ", ".join(["%s"] * len(self.columns))
+        convert, defaults = self._convert, self.defaults
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {connection.ops.quote_name(self.table)} ({quoted}) "  # noqa: S608
+                f"VALUES ({marks})",
+                [[f(v) for f, v in zip(convert, row + defaults, strict=True)] for row in rows],
+            )
+        return len(rows)
 
 
 def next_ids(*model_list: type[models.Model]) -> dict[type[models.Model], int]:
@@ -189,9 +207,37 @@ def sequences_reset(*model_list: type[models.Model]) -> None:
             cursor.execute(statement)
 
 
+class Stages(dict):
+    """Wall seconds per stage of a load, in the order first timed (``with stages("copy x")``);
+    a stage timed again adds up. ``detail``: the same for the parts of a stage
+    (each index built)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detail: dict[str, float] = {}
+
+    def part(self, name: str, started: float) -> None:
+        """Record a part of a stage that began at ``started`` (``time.perf_counter``)."""
+        self.detail[name] = time.perf_counter() - started
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - started
+
+
 @contextmanager
-def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None]:
-    """Keys, foreign keys and indexes of these (empty) tables built after the load.
+def checks_after_load(
+    model_list: Sequence[type[models.Model]],
+    *,
+    stages: Stages | None = None,
+    keep: Callable[[str, str], bool] | None = None,
+) -> Iterator[frozenset[str]]:
+    """Keys, foreign keys and indexes of these (empty) tables built after the load;
+    yields the tables a load may ``COPY ... FREEZE`` (``TableWriter.write(freeze=)``).
 
     PostgreSQL checks a deferred foreign key row by row at commit and updates
     every index row by row during COPY (in random order for a search term or
@@ -199,13 +245,31 @@ def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None
     over the loaded table (what pg_restore does). The same definitions come
     back (read from the catalog, under the same names), in the same
     transaction: a duplicate key or a dangling reference rolls the whole load
-    back. A key that a table outside the load references stays in place.
+    back. A key that a table outside the load references stays in place, and
+    so do the indexes and keys ``keep(table, first column)`` names: an index
+    whose rows arrive in key order (an ascending id) grows at its right edge
+    for little more than COPY's own cost, and is kept while COPY waits for
+    rows instead of costing a pass over the table after.
+
+    An empty table that no table outside the load references is truncated
+    first, which lets COPY write its rows frozen and its pages all-visible
+    (``FREEZE``): no later VACUUM rewrites every page to set hint bits, and
+    index-only scans skip the table from the start instead of after
+    autovacuum's first visit. Frozen rows are visible to transactions that
+    started before the load; on an empty catalog that changes nothing.
     """
     if connection.vendor != "postgresql":
-        yield
+        yield frozenset()
         return
     tables = [model._meta.db_table for model in model_list]
     with connection.cursor() as cursor:
+        # Taken now, not by the first ALTER: no other session writes between the
+        # emptiness check and the TRUNCATE.
+        cursor.execute(
+            "LOCK TABLE "
+            + ", ".join(connection.ops.quote_name(table) for table in tables)
+            + " IN ACCESS EXCLUSIVE MODE"
+        )
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
             "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
@@ -213,20 +277,43 @@ def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None
         )
         foreign_keys = cursor.fetchall()
         cursor.execute(
-            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), "
+            "indrelid::regclass::text, (SELECT attname FROM pg_attribute "
+            "WHERE attrelid = indrelid AND attnum = indkey[0]) FROM pg_index "
             "WHERE indrelid = ANY(%s::regclass[]) AND NOT EXISTS "
             "(SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)",
             [tables],
         )
-        indexes = cursor.fetchall()
+        indexes = [
+            (index, definition)
+            for index, definition, table, first in cursor.fetchall()
+            if keep is None or not keep(table, first)
+        ]
         cursor.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), "
+            "(SELECT attname FROM pg_attribute WHERE attrelid = conrelid AND attnum = conkey[1]) "
             "FROM pg_constraint c WHERE contype IN ('p', 'u') AND conrelid = ANY(%s::regclass[]) "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' "
             "AND f.conindid = c.conindid AND NOT f.conrelid = ANY(%s::regclass[]))",
             [tables, tables],
         )
-        keys = cursor.fetchall()
+        keys = [
+            (table, name, definition)
+            for table, name, definition, first in cursor.fetchall()
+            if keep is None or not keep(table, first)
+        ]
+        cursor.execute(
+            "SELECT DISTINCT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = ANY(%s::regclass[]) AND NOT conrelid = ANY(%s::regclass[])",
+            [tables, tables],
+        )
+        referenced = {row[0] for row in cursor.fetchall()}
+        empty = []
+        for model in model_list:
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
+            if cursor.fetchone()[0] and model._meta.db_table not in referenced:
+                empty.append(model._meta.db_table)
         # Checks still pending from earlier in the transaction run now: a table with
         # pending trigger events cannot be altered.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -236,17 +323,32 @@ def checks_after_load(model_list: Sequence[type[models.Model]]) -> Iterator[None
             cursor.execute(f"DROP INDEX {index}")
         for table, name, _definition in keys:
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    yield
+        if empty:
+            cursor.execute(
+                "TRUNCATE " + ", ".join(connection.ops.quote_name(table) for table in empty)
+            )
+    yield frozenset(empty)
+    stages = Stages() if stages is None else stages
     with connection.cursor() as cursor:
-        # Index builds sort in memory up to this much (the default, 64 MB, spills
-        # a million-row index to disk); for this transaction only.
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for table, name, definition in keys:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        for _index, definition in indexes:
-            cursor.execute(definition)
-        for table, name, definition in foreign_keys:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        # Index builds sort in memory up to this much, shared with their parallel
+        # workers (the default, 64 MB, spills the four million search terms of a
+        # 100,000-project catalog to disk); for this transaction only.
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        with stages("keys"):
+            for table, name, definition in keys:
+                started = time.perf_counter()
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                stages.part(name, started)
+        with stages("indexes"):
+            for index, definition in indexes:
+                started = time.perf_counter()
+                cursor.execute(definition)
+                stages.part(index, started)
+        with stages("foreign keys"):
+            for table, name, definition in foreign_keys:
+                started = time.perf_counter()
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                stages.part(name, started)
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys are deferred
 
 

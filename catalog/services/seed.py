@@ -11,7 +11,7 @@ import hashlib
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
@@ -64,6 +64,10 @@ class SeedResult:
     maintainers: int = 0
     seconds: float = 0.0
     skipped: bool = False
+    # Seconds per stage of the run, in order (the PyPI profile's bulk load fills it).
+    stages: dict[str, float] = field(default_factory=dict)
+    # Seconds of each index, key and foreign key built after the load.
+    builds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -20,23 +20,33 @@ not audited (they are not changes anyone made) and reach MongoDB through
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import math
+import multiprocessing
+import os
+import queue
 import random
 import re
+import struct
+import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from html import escape
-from typing import Any
+from operator import itemgetter
+from string import Formatter
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from catalog.counters import counted_after_load
 from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries, iso_ms, iso_seconds
 from catalog.models import (
-    License,
     Maintainer,
     Package,
     Release,
@@ -47,7 +57,14 @@ from catalog.models import (
 )
 from catalog.rendering import description_html_render
 from catalog.search import package_terms
-from catalog.services.bulk_load import TableWriter, checks_after_load, next_ids, sequences_reset
+from catalog.services.bulk_load import (
+    Stages,
+    TableWriter,
+    checks_after_load,
+    copy_escape,
+    next_ids,
+    sequences_reset,
+)
 from catalog.services.seed import (
     SeedResult,
     catalog_empty_check,
@@ -93,6 +110,15 @@ CHUNK_PROJECTS = 2000
 
 
 _LOADED = (Package, Release, ReleaseFile, SearchTerm, Maintainer, Package.classifiers.through)
+# Columns whose values the seeder writes in ascending order (ids, the package and
+# release they belong to) or all equal (the write time): their indexes and keys
+# stay during the load (``checks_after_load``). A package's names and times come
+# in random order, but its table is small: kept too.
+_IN_ORDER = {"id", "package_id", "release_id", "updated"}
+
+
+def _kept_during_load(table: str, first_column: str) -> bool:
+    return first_column in _IN_ORDER or table == Package._meta.db_table
 
 
 _TOKENS = {key: f"zqz{key}zqz" for key in DESCRIPTION_FIELDS}
@@ -166,70 +192,210 @@ _TIME_TOKEN = datetime(2001, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
 _PLAIN = re.compile(r"[A-Za-z0-9._/:+-]*")
 
 
+# The values a file's entry templates take, by position.
+_ENTRY_ARGS = (
+    "filename",
+    "url",
+    "size",
+    "packagetype",
+    "python_version",
+    "requires_python",
+    "requires_python_html",
+    "sha256",
+    "md5",
+    "time_seconds",
+    "time_ms",
+)
+
+
 @lru_cache(maxsize=2)
 def _entry_templates(with_requires: bool) -> tuple[str, ...]:
     """The entries of a file whose values are the tokens, as format strings.
 
     Made by ``file_entries`` itself, so their shape has one definition; the
-    tokens come back in the places the values go.
+    tokens come back in the places the values go (``{n}``, n in ``_ENTRY_ARGS``).
+    A plain value is its own HTML escape; only Requires-Python has an escaped form.
     """
     tokens = {**_ENTRY_TOKENS, "size": _SIZE_TOKEN, "upload_time": _TIME_TOKEN}
     if not with_requires:
         tokens["requires_python"] = ""
     entries = file_entries(entry_values(tokens))
+    at = {name: "{" + str(index) + "}" for index, name in enumerate(_ENTRY_ARGS)}
     templates = []
     for name in ENTRY_FIELDS:
         text = entries[name].replace("{", "{{").replace("}", "}}")
-        suffix = "_html" if name == "simple_html" else ""
         for field, token in _ENTRY_TOKENS.items():
-            text = text.replace(token, "{" + field + suffix + "}")
-        text = text.replace(str(_SIZE_TOKEN), "{size}")
-        text = text.replace(iso_ms(_TIME_TOKEN), "{time_ms}")
-        text = text.replace(iso_seconds(_TIME_TOKEN), "{time_seconds}")
+            html = name == "simple_html" and field == "requires_python"
+            text = text.replace(token, at[field + ("_html" if html else "")])
+        text = text.replace(str(_SIZE_TOKEN), at["size"])
+        text = text.replace(iso_ms(_TIME_TOKEN), at["time_ms"])
+        text = text.replace(iso_seconds(_TIME_TOKEN), at["time_seconds"])
         templates.append(text)
     return tuple(templates)
 
 
-def _with_entries(release_id: int, *given: Any) -> tuple:
+@lru_cache(maxsize=64)
+def _requires_forms(requires: str) -> tuple[str, str] | None:
+    """(as JSON writes it, as HTML writes it) when JSON writes it as it is (printable
+    ASCII without a quote or a backslash); else None."""
+    plain = requires.isascii() and requires.isprintable()
+    if plain and '"' not in requires and "\\" not in requires:
+        return requires, escape(requires)
+    return None
+
+
+def _with_entries(
+    release_id: int,
+    filename: str,
+    url: str,
+    size: int,
+    packagetype: str,
+    python_version: str,
+    requires_python: str | None,
+    sha256: str,
+    md5: str,
+    upload_time: datetime,
+) -> tuple:
     """A file row with its API entries (catalog.file_entries), as ReleaseFile.save writes them.
 
     Seeded values are plain (names, hex digests, https URLs), so the entries
     are the token templates filled in: computing each costs 15 us a file, a
     third of a 100,000-project seed. Anything else takes ``file_entries``.
     """
-    values = dict(zip(_FILE_GIVEN, given, strict=True))
-    requires = values["requires_python"] or ""
-    plain = all(
-        _PLAIN.fullmatch(values[field]) for field in _ENTRY_TOKENS if field != "requires_python"
-    )
-    # JSON writes a requirement as it is when it is printable ASCII without a quote
-    # or a backslash; HTML escapes it (">=" becomes "&gt;=").
-    json_plain = requires.isascii() and requires.isprintable()
-    json_plain = json_plain and '"' not in requires and "\\" not in requires
-    if not plain or not json_plain:
+    given = (filename, url, size, packagetype, python_version, requires_python, sha256, md5)
+    requires = _requires_forms(requires_python or "")
+    if requires is None or not _PLAIN.fullmatch(
+        f"{filename}{url}{packagetype}{python_version}{sha256}{md5}"
+    ):
+        values = dict(zip(_FILE_GIVEN, (*given, upload_time), strict=True))
         entries = file_entries(entry_values(values))
-        return (release_id, *given, *(entries[name] for name in ENTRY_FIELDS))
-    fields = {
-        **values,
-        **{f"{field}_html": values[field] for field in _ENTRY_TOKENS},
-        "requires_python_html": escape(requires),
-        "time_seconds": iso_seconds(values["upload_time"]),
-        "time_ms": iso_ms(values["upload_time"]),
-    }
+        return (release_id, *given, upload_time, *(entries[name] for name in ENTRY_FIELDS))
+    json_template, html_template, simple_template = _entry_templates(bool(requires[0]))
+    args = (
+        filename,
+        url,
+        size,
+        packagetype,
+        python_version,
+        *requires,
+        sha256,
+        md5,
+        iso_seconds(upload_time),
+        iso_ms(upload_time),
+    )
     return (
         release_id,
         *given,
-        *(template.format_map(fields) for template in _entry_templates(bool(requires))),
+        upload_time,
+        json_template.format(*args),
+        html_template.format(*args),
+        simple_template.format(*args),
     )
 
 
-class _Writers:
-    def __init__(self) -> None:
-        self.users = TableWriter(
-            User,
-            ["id", "username", "first_name", "last_name", "email", "password", "date_joined"],
+@lru_cache(maxsize=4)
+def _line_templates(tail: str) -> tuple[tuple[str, Callable], tuple[str, Callable]]:
+    """A file's whole COPY line (its row, then ``tail``), with and without
+    Requires-Python: ``_with_entries``'s values in COPY's text format, made in one
+    step. Each is a ``%`` template and what picks its values, in order, from the
+    arguments (``_ENTRY_ARGS``, the release id, the time): ``%`` is twice as fast
+    as ``str.format`` on a kilobyte of template."""
+    templates = []
+    for with_requires in (True, False):
+        json_template, html_template, simple_template = _entry_templates(with_requires)
+        release, moment = len(_ENTRY_ARGS), len(_ENTRY_ARGS) + 1
+        # Template text is plain but for the HTML line's newline; values are plain.
+        columns = [f"{{{release}}}", *(f"{{{i}}}" for i in range(6)), "{7}", "{8}"]
+        columns += [f"{{{moment}}}", json_template, copy_escape(html_template), simple_template]
+        template = "\t".join(columns) + tail.replace("{", "{{").replace("}", "}}")
+        parts = list(Formatter().parse(template))
+        text = "".join(
+            literal.replace("%", "%%") + ("" if field is None else "%s")
+            for literal, field, _spec, _conversion in parts
         )
-        self.packages = TableWriter(
+        order = [int(field) for _literal, field, _spec, _conversion in parts if field is not None]
+        templates.append((text, itemgetter(*order)))
+    return templates[0], templates[1]
+
+
+def _file_line(
+    writer: TableWriter,
+    release_id: int,
+    filename: str,
+    url: str,
+    size: int,
+    packagetype: str,
+    python_version: str,
+    requires_python: str | None,
+    sha256: str,
+    md5: str,
+    upload_time: datetime,
+) -> str:
+    """``_with_entries``'s row as ``writer``'s COPY line.
+
+    Most of a seed's bytes are file entries: formatting the line in one step
+    instead of a tuple that is checked, escaped and formatted again halves the
+    cost of a file. What is not plain takes ``_with_entries`` and the writer.
+    """
+    requires = None if requires_python is None else _requires_forms(requires_python)
+    if requires is not None and _PLAIN.fullmatch(
+        f"{filename}{url}{packagetype}{python_version}{sha256}{md5}"
+    ):
+        with_requires, without = _line_templates(writer.copy_tail)
+        template, pick = with_requires if requires[0] else without
+        return template % pick(
+            (
+                filename,
+                url,
+                size,
+                packagetype,
+                python_version,
+                *requires,
+                sha256,
+                md5,
+                iso_seconds(upload_time),
+                iso_ms(upload_time),
+                release_id,
+                upload_time,
+            )
+        )
+    row = _with_entries(
+        release_id,
+        filename,
+        url,
+        size,
+        packagetype,
+        python_version,
+        requires_python,
+        sha256,
+        md5,
+        upload_time,
+    )
+    return writer.copy_text([row]).decode()
+
+
+def _writers() -> dict[str, TableWriter]:
+    """The tables the profile writes, by the names ``_blocks`` yields."""
+    return {
+        "users": TableWriter(
+            User, ["id", "username", "first_name", "last_name", "email", "password", "date_joined"]
+        ),
+        "releases": TableWriter(
+            Release,
+            [
+                "id",
+                "package_id",
+                "version",
+                "sort_key",
+                "is_prerelease",
+                "yanked",
+                "yanked_reason",
+                "requires_python",
+                "summary",
+                "created",
+            ],
+        ),
+        "packages": TableWriter(
             Package,
             [
                 "id",
@@ -248,109 +414,287 @@ class _Writers:
                 "created",
                 "updated",
             ],
-        )
-        self.search_terms = TableWriter(SearchTerm, ["term", "package_id"])
-        self.classifier_links = TableWriter(
-            Package.classifiers.through, ["package_id", "classifier_id"]
-        )
-        self.maintainers = TableWriter(Maintainer, ["package_id", "user_id", "role", "created"])
-        self.releases = TableWriter(
-            Release,
-            [
-                "id",
-                "package_id",
-                "version",
-                "sort_key",
-                "is_prerelease",
-                "yanked",
-                "yanked_reason",
-                "requires_python",
-                "summary",
-                "created",
-            ],
-        )
-        self.files = TableWriter(ReleaseFile, ["release_id", *_FILE_GIVEN, *ENTRY_FIELDS])
+        ),
+        "search terms": TableWriter(SearchTerm, ["term", "package_id"]),
+        "classifiers": TableWriter(Package.classifiers.through, ["package_id", "classifier_id"]),
+        "maintainers": TableWriter(Maintainer, ["package_id", "user_id", "role", "created"]),
+        "files": TableWriter(ReleaseFile, ["release_id", *_FILE_GIVEN, *ENTRY_FIELDS]),
+    }
+
+
+@dataclass
+class _Plan:
+    """What the row generator needs from the database, read before it starts."""
+
+    projects: int
+    seed: int
+    chunk: int
+    ids: dict
+    user_ids: list[int]
+    license_ids: list[int]
+    classifier_ids: dict[str, int]
+    password: str
+    # Where the package rows keep what their search terms are made of.
+    term_columns: list[int]
+    # Rows made as COPY text where that is cheaper (PostgreSQL), else tuples.
+    copy_lines: bool
+    # A file's row from its values: ``_with_entries``, or its COPY line (``_file_line``).
+    file_row: Callable[..., tuple | str]
+
+
+_COUNTED = {"users": User, "packages": Package, "releases": Release, "files": ReleaseFile}
 
 
 def catalog_seed_pypi(
     *, projects: int, seed: int, if_empty: bool = False, chunk: int = CHUNK_PROJECTS
 ) -> SeedResult:
-    """Build a PyPI-shaped catalog of ``projects`` projects; refuse a non-empty catalog."""
+    """Build a PyPI-shaped catalog of ``projects`` projects; refuse a non-empty catalog.
+
+    ``result.stages`` holds the seconds of each stage.
+    """
     started = time.perf_counter()
     skipped = catalog_empty_check(if_empty=if_empty)
     if skipped is not None:
         return skipped
-    rng = random.Random(seed)
     result = SeedResult()
+    stages = Stages()
     with transaction.atomic():
         licenses, classifiers = vocabulary_ensure()
-        classifier_ids = {name: classifier.pk for name, classifier in classifiers.items()}
-        result.licenses, result.classifiers = len(licenses), len(classifier_ids)
-        writers = _Writers()
+        result.licenses, result.classifiers = len(licenses), len(classifiers)
+        writers = _writers()
         ids = next_ids(User, Package, Release)
-        user_count = max(3, projects // 2)
-        user_ids = list(range(ids[User], ids[User] + user_count))
-        result.users = _users_write(rng, writers, user_ids, seed)
-        names: set[str] = set()
-        with checks_after_load(_LOADED):
-            for start in range(0, projects, chunk):
-                counts = _chunk_write(
-                    rng,
-                    writers,
-                    range(start, min(projects, start + chunk)),
-                    names=names,
-                    ids=ids,
-                    user_ids=user_ids,
-                    licenses=licenses,
-                    classifier_ids=classifier_ids,
+        user_ids = list(range(ids[User], ids[User] + max(3, projects // 2)))
+        at = {field.attname: index for index, field in enumerate(writers["packages"].fields)}
+        plan = _Plan(
+            projects=projects,
+            seed=seed,
+            chunk=chunk,
+            ids=ids,
+            user_ids=user_ids,
+            license_ids=[license.pk for license in licenses],
+            classifier_ids={name: classifier.pk for name, classifier in classifiers.items()},
+            # One real hash shared by all seeded users: hashing per user would dominate.
+            password=make_password(f"seed-{seed}"),
+            term_columns=[at[n] for n in ("id", "name", "display_name", "summary", "keywords")],
+            copy_lines=writers["files"].postgres,
+            file_row=partial(_file_line, writers["files"])
+            if writers["files"].postgres
+            else _with_entries,
+        )
+        written = dict.fromkeys(writers, 0)
+        with (
+            # Pending checks run first (a table with pending trigger events
+            # cannot be altered).
+            checks_after_load(_LOADED, stages=stages, keep=_kept_during_load) as frozen,
+            counted_after_load(list(_COUNTED.values())) as counts,
+        ):
+            if not writers["users"].postgres:
+                blocks = ((table, rows, len(rows)) for table, rows in _blocks(plan))
+            elif "fork" in multiprocessing.get_all_start_methods():
+                blocks = _blocks_from_child(plan, writers, stages)
+            else:  # no fork (Windows): the rows are made here, between the COPYs
+                blocks = (
+                    (table, writers[table].copy_text(rows), len(rows))
+                    for table, rows in _blocks(plan)
                 )
-                for key, value in counts.items():
-                    setattr(result, key, getattr(result, key) + value)
-        sequences_reset(User, Package, Release, ReleaseFile, Maintainer)
-    planner_statistics_refresh()
+            for table, rows, count in blocks:
+                writer = writers[table]
+                with stages(f"copy {table}"):
+                    if isinstance(rows, list):
+                        writer.write(rows)
+                    else:
+                        writer.copy(rows, freeze=writer.table in frozen)
+                written[table] += count
+            for table, model in _COUNTED.items():
+                counts[model] += written[table]
+        with stages("sequences"):
+            sequences_reset(User, Package, Release, ReleaseFile, Maintainer)
+        commit = time.perf_counter()
+    stages["commit"] = time.perf_counter() - commit
+    with stages("analyze"):
+        planner_statistics_refresh()
+    result.users, result.packages = written["users"], written["packages"]
+    result.releases, result.files = written["releases"], written["files"]
+    result.maintainers = written["maintainers"]
     result.seconds = round(time.perf_counter() - started, 3)
+    result.stages = {name: round(seconds, 3) for name, seconds in stages.items()}
+    result.builds = {name: round(seconds, 3) for name, seconds in stages.detail.items()}
     return result
 
 
-def _users_write(rng: random.Random, writers: _Writers, user_ids: list[int], seed: int) -> int:
-    # One real hash shared by all seeded users: hashing per user would dominate the run.
-    password = make_password(f"seed-{seed}")
+_HEADER = struct.Struct("!bQQ")  # table (its index in the writers), rows, bytes
+_DONE, _FAILED = -1, -2
+
+
+def _blocks_from_child(
+    plan: _Plan, writers: dict[str, TableWriter], stages: Stages
+) -> Iterator[tuple[str, _PipeBlock, int]]:
+    """``_blocks`` made into COPY text by a forked process, while this one writes them.
+
+    Making the rows costs Python about as much CPU as PostgreSQL spends
+    storing them; in one process they take turns, in two they share the
+    machine's cores. The child only computes (it never touches the database
+    connection it inherits) and writes each table's block of a chunk to a
+    pipe, a header and then the COPY text, which COPY here reads straight from
+    the pipe (no pickling, no copy held in this process). A thread of the
+    child writes while its main thread makes the next blocks; it holds a few
+    blocks, so the child runs ahead of COPY without piling up memory. The
+    child's CPU time comes back as the "generate" stage.
+    """
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):  # a larger pipe: fewer switches
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)
+    context = multiprocessing.get_context("fork")
+    child = context.Process(
+        target=_child_main, args=(write_end, read_end, plan, writers), daemon=True
+    )
+    child.start()
+    os.close(write_end)  # the child's end: EOF here when the child is gone
+    tables = list(writers)
+    try:
+        while True:
+            with stages("wait for rows"):
+                kind, count, size = _HEADER.unpack(_read_exactly(read_end, _HEADER.size))
+            if kind == _DONE:
+                stages["generate"] = float(_read_exactly(read_end, size))
+                break
+            if kind == _FAILED:
+                detail = _read_exactly(read_end, size).decode()
+                raise RuntimeError(f"generating the catalog's rows failed:\n{detail}")
+            block = _PipeBlock(read_end, size)
+            yield tables[kind], block, count
+            if block.left:
+                raise RuntimeError("COPY stopped before the end of a block of rows")
+        child.join()
+    finally:
+        os.close(read_end)
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+class _PipeBlock:
+    """The next ``size`` bytes of a pipe, read as a file (what COPY FROM STDIN reads)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.left = fd, size
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.left:
+            return b""
+        data = os.read(self.fd, self.left if size < 0 else min(size, self.left))
+        if not data:
+            raise RuntimeError("the process generating rows stopped")
+        self.left -= len(data)
+        return data
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts = []
+    while size:
+        data = os.read(fd, size)
+        if not data:
+            raise RuntimeError("the process generating rows stopped")
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
+
+
+def _child_main(write_end: int, read_end: int, plan: _Plan, writers: dict) -> None:
+    os.close(read_end)
+    cpu = time.process_time()
+    index = {table: position for position, table in enumerate(writers)}
+    pending: queue.Queue = queue.Queue(maxsize=8)
+
+    def send() -> None:
+        # os.write releases the GIL: the main thread goes on making rows.
+        while (item := pending.get()) is not None:
+            for part in item:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(write_end, view) :]
+        os.close(write_end)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        for table, rows in _blocks(plan):
+            data = writers[table].copy_text(rows)
+            pending.put((_HEADER.pack(index[table], len(rows), len(data)), data))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        detail = traceback.format_exc().encode()
+        pending.put((_HEADER.pack(_FAILED, 0, len(detail)), detail))
+    else:
+        spent = repr(time.process_time() - cpu).encode()
+        pending.put((_HEADER.pack(_DONE, 0, len(spent)), spent))
+    pending.put(None)
+    sender.join()
+
+
+def _blocks(plan: _Plan) -> Iterator[tuple[str, list[tuple]]]:
+    """Every row of the catalog, as (table, rows) blocks: the users, then for each chunk
+    of projects its releases, packages, search terms, classifier links, maintainers and
+    files. Foreign keys are checked after the load, so the order of the tables does not
+    matter; the order of the random draws does (same seed, same catalog)."""
+    rng = random.Random(plan.seed)
+    yield "users", _user_rows(rng, plan.user_ids, plan.password)
+    names: set[str] = set()
+    for start in range(0, plan.projects, plan.chunk):
+        releases, packages, links, roles, files = [], [], [], [], []
+        _release_rows(
+            rng,
+            range(start, min(plan.projects, start + plan.chunk)),
+            releases,
+            packages,
+            links,
+            roles,
+            files,
+            names=names,
+            plan=plan,
+        )
+        yield "releases", releases
+        yield "packages", packages
+        yield "search terms", _search_terms(plan, packages)
+        yield "classifiers", links
+        yield "maintainers", roles
+        yield "files", files
+
+
+def _user_rows(rng: random.Random, user_ids: list[int], password: str) -> list[tuple]:
     rows = []
     for user_id in user_ids:
         first, last = rng.choice(FIRST), rng.choice(LAST)
         username = f"{first.lower()}{last.lower()}{user_id}"
         joined = BASE_DATE + timedelta(days=rng.randint(0, 6000))
         rows.append((user_id, username, first, last, f"{username}@example.org", password, joined))
-    for start in range(0, len(rows), 20000):
-        writers.users.write(rows[start : start + 20000])
-    return len(rows)
+    return rows
 
 
-def _chunk_write(rng: random.Random, writers: _Writers, indexes: range, **context) -> dict:
-    """One chunk of projects. Release rows stream into COPY as they are drawn; the
-    other tables' rows, collected on the way, follow (foreign keys are checked at
-    commit, so the order of the tables does not matter)."""
-    packages, links, roles, files = [], [], [], []
-    releases = writers.releases.write(
-        _release_rows(rng, indexes, packages, links, roles, files, **context)
-    )
-    writers.packages.write(packages)
-    writers.search_terms.write(_search_term_rows(writers.packages, packages))
-    writers.classifier_links.write(links)
-    writers.maintainers.write(roles)
-    writers.files.write(files)
-    return {
-        "packages": len(packages),
-        "releases": releases,
-        "files": len(files),
-        "maintainers": len(roles),
-    }
+def _search_terms(plan: _Plan, packages: list[tuple]) -> list[tuple] | list[str]:
+    """The search term rows of these packages; on PostgreSQL as COPY text.
+
+    Four million rows of two values at 100,000 projects: as text each package's
+    terms are one ``join``. A term that COPY would have to escape (none that
+    ``package_terms`` makes) sends the block through the writer's escaping.
+    """
+    if not plan.copy_lines:
+        return list(_search_term_rows(plan.term_columns, packages))
+    lines, count = [], 0
+    for row in packages:
+        package_id, name, display, summary, keywords = (row[i] for i in plan.term_columns)
+        terms = package_terms(name=name, display_name=display, summary=summary, keywords=keywords)
+        if terms:
+            end = f"\t{package_id}\n"
+            lines.append(end.join(terms) + end)
+            count += len(terms)
+    text = "".join(lines)
+    if text.count("\t") == text.count("\n") == count and "\\" not in text and "\r" not in text:
+        return [text]
+    return list(_search_term_rows(plan.term_columns, packages))
 
 
-def _search_term_rows(writer: TableWriter, packages: list[tuple]) -> Iterator[tuple]:
-    """The search terms of package rows written by ``writer``."""
-    at = {field.attname: index for index, field in enumerate(writer.fields)}
-    columns = [at[name] for name in ("id", "name", "display_name", "summary", "keywords")]
+def _search_term_rows(columns: list[int], packages: list[tuple]) -> Iterator[tuple]:
+    """The search terms of package rows (``columns``: where their sources are)."""
     for row in packages:
         package_id, name, display, summary, keywords = (row[i] for i in columns)
         for term in package_terms(
@@ -359,22 +703,40 @@ def _search_term_rows(writer: TableWriter, packages: list[tuple]) -> Iterator[tu
             yield term, package_id
 
 
+def _below5(getrandbits: Callable[[int], int]) -> int:
+    """``rng.randint(6, 10) - 6``, drawn as ``random.Random._randbelow`` draws it."""
+    value = getrandbits(3)
+    while value >= 5:
+        value = getrandbits(3)
+    return value
+
+
 def _release_rows(
     rng: random.Random,
     indexes: range,
+    releases: list,
     packages: list,
     links: list,
     roles: list,
     files: list,
     *,
     names: set[str],
-    ids: dict,
-    user_ids: list[int],
-    licenses: list[License],
-    classifier_ids: dict[str, int],
-) -> Iterator[tuple]:
+    plan: _Plan,
+) -> None:
+    """The rows of these projects, appended to the lists (release rows to ``releases``)."""
+    ids, user_ids, license_ids = plan.ids, plan.user_ids, plan.license_ids
+    file_row = plan.file_row
+    classifier_ids = plan.classifier_ids
     span = (END_DATE - BASE_DATE).total_seconds()
     pythons = [f"3.{minor}" for minor in range(6, 13)]
+    # Parsing a version costs more than the rest of its row; histories share most.
+    version_fields: dict[str, tuple[str, bool]] = {}
+    draw, getrandbits = rng.random, rng.getrandbits
+    end = int((END_DATE - BASE_DATE).total_seconds())
+    wide, narrow, sizes = 1.7 - 0.3, 0.95 - 0.05, 15.5 - 8.5
+    requirements = [f">=3.{minor}" for minor in range(6, 11)]
+    sha256, exp = hashlib.sha256, math.exp
+    next_release = ids[Release]
     for index in indexes:
         package_id = ids[Package]
         ids[Package] += 1
@@ -383,7 +745,7 @@ def _release_rows(
         module = name.replace("-", "_")
         summary = f"{rng.choice(['A', 'The', 'Minimal'])} {name.replace('-', ' ')} library"
         owner = rng.choice(user_ids)
-        license_index = rng.choices(range(len(licenses)), weights=LICENSE_WEIGHTS)[0]
+        license_index = rng.choices(range(len(license_ids)), weights=LICENSE_WEIGHTS)[0]
         created = BASE_DATE + timedelta(seconds=int(rng.random() * span * 0.95))
         fields = {
             "display": display,
@@ -412,7 +774,7 @@ def _release_rows(
                 {"Source": f"https://example.org/{name}/src"},
                 "",
                 f"owner{owner}@example.org",
-                licenses[license_index].pk,
+                license_ids[license_index],
                 created,
                 created,  # updated: its newest release, set below
             )
@@ -427,45 +789,55 @@ def _release_rows(
             if other != owner:
                 roles.append((package_id, other, Maintainer.Role.MAINTAINER.value, created))
         history = version_history(rng, _release_count(rng), legacy=rng.random() < 0.05)
-        step = (END_DATE - created).total_seconds() / (len(history) + 1)
-        moment = created
+        # Times as whole seconds after BASE_DATE (what every seeded time is): the
+        # same values as datetime arithmetic, a datetime made only where one is kept.
+        at = int((created - BASE_DATE).total_seconds())
+        step = (end - at) / (len(history) + 1)
+        old_releases = len(history) * 0.2
         for position, version in enumerate(history):
-            release_id = ids[Release]
-            ids[Release] += 1
+            release_id = next_release
+            next_release += 1
             # Never past (nor at) the end date: capped steps would give thousands of
-            # projects the same last-change time, which PyPI never has.
-            left = (END_DATE - moment).total_seconds()
-            advance = min(step * rng.uniform(0.3, 1.7), left * rng.uniform(0.05, 0.95))
-            moment += timedelta(seconds=int(advance))
-            sort_key, prerelease = release_version_fields(version)
-            yanked = rng.random() < 0.01
-            requires = f">=3.{rng.randint(6, 10)}" if rng.random() < 0.6 else ""
+            # projects the same last-change time, which PyPI never has. (The draws are
+            # rng.uniform's, inlined: a + (b - a) * random().)
+            left = end - at
+            advance = min(step * (0.3 + wide * draw()), left * (0.05 + narrow * draw()))
+            at += int(advance)
+            parsed = version_fields.get(version)
+            if parsed is None:
+                parsed = version_fields[version] = release_version_fields(version)
+            sort_key, prerelease = parsed
+            yanked = draw() < 0.01
+            requires = requirements[_below5(getrandbits)] if draw() < 0.6 else ""
             # Old releases of long histories often have no files left.
-            old = position < len(history) * 0.2
-            file_count = 0 if old and rng.random() < 0.5 else 1 + (rng.random() < 0.6)
-            yield (
-                release_id,
-                package_id,
-                version,
-                sort_key,
-                prerelease,
-                yanked,
-                "Broken build" if yanked else "",
-                requires,
-                summary,
-                # The first upload of its files: unknown for a release without any.
-                moment if file_count else None,
+            old = position < old_releases
+            file_count = 0 if old and draw() < 0.5 else 1 + (draw() < 0.6)
+            moment = BASE_DATE + timedelta(seconds=at) if file_count else None
+            releases.append(
+                (
+                    release_id,
+                    package_id,
+                    version,
+                    sort_key,
+                    prerelease,
+                    yanked,
+                    "Broken build" if yanked else "",
+                    requires,
+                    summary,
+                    # The first upload of its files: unknown for a release without any.
+                    moment,
+                )
             )
             for kind in range(file_count):
                 suffix = ".tar.gz" if kind == 0 else "-py3-none-any.whl"
                 filename = f"{module}-{version}{suffix}"
-                digest = hashlib.sha256(f"{filename}:{package_id}".encode()).hexdigest()
+                digest = sha256(f"{filename}:{package_id}".encode()).hexdigest()
                 files.append(
-                    _with_entries(
+                    file_row(
                         release_id,
                         filename,
                         f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",
-                        int(math.exp(rng.uniform(8.5, 15.5))),
+                        int(exp(8.5 + sizes * draw())),
                         "sdist" if kind == 0 else "bdist_wheel",
                         "source" if kind == 0 else "py3",
                         requires,
@@ -474,5 +846,7 @@ def _release_rows(
                         moment,
                     )
                 )
+        moment = BASE_DATE + timedelta(seconds=at)
         # A package was last changed by its newest release (distinct times, as on PyPI).
         packages[-1] = (*packages[-1][:-1], moment)
+    ids[Release] = next_release

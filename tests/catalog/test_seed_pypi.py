@@ -86,6 +86,26 @@ def test_same_seed_same_catalog_and_the_orm_carries_on():
     assert seeded.last_serial == 0 and seeded.updated is not None
 
 
+def test_without_fork_the_rows_are_made_in_process_and_are_the_same(monkeypatch):
+    """Where ``fork`` is missing (Windows) the command makes the rows itself."""
+    import multiprocessing
+
+    def rows():
+        return (
+            list(Release.objects.order_by("pk").values_list("pk", "version", "created")),
+            list(ReleaseFile.objects.order_by("pk").values_list("filename", "json_entry")),
+        )
+
+    catalog_seed_pypi(projects=40, seed=6)
+    forked = rows()
+    Package.objects.all().delete()
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    catalog_seed_pypi(projects=40, seed=6)
+    here = rows()
+    # Ids go on from the first load; everything else is the same.
+    assert [r[1:] for r in here[0]] == [r[1:] for r in forked[0]] and here[1] == forked[1]
+
+
 def test_seeded_descriptions_carry_what_a_full_render_gives():
     from catalog.rendering import description_html_render
 
@@ -108,6 +128,45 @@ def test_command_json_report_and_refusals():
         catalog_seed_pypi(projects=5, seed=1)
     with pytest.raises(CommandError, match="--audit needs --profile classic"):
         call_command("seed_catalog", "--profile", "pypi", "--audit", stdout=StringIO())
+
+
+def test_command_prints_rate_and_stages():
+    out = StringIO()
+    call_command("seed_catalog", "--profile", "pypi", "--packages", "30", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Seeded 30 packages")
+    assert lines[1].endswith(".") and "releases/s. Stages: " in lines[1]
+    stages = dict(part.rsplit(" ", 2)[:2] for part in lines[1].split("Stages: ")[1].split(", "))
+    assert {"copy releases", "copy files", "copy search terms", "analyze"} <= set(stages)
+    Package.objects.all().delete()
+    out = StringIO()
+    call_command("seed_catalog", "--profile", "pypi", "--packages", "30", "-v", "2", stdout=out)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # What was built after the load, slowest first: the search terms' key among them.
+        assert "Built after the load: " in out.getvalue()
+        assert "catalog_searchterm_pkey" in out.getvalue()
+
+
+def test_loaded_tables_are_all_visible_at_once():
+    """COPY FREEZE into the truncated empty tables: index-only scans skip the table rows
+    straight after the seed, without waiting for a VACUUM."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY FREEZE and the visibility map are PostgreSQL's")
+    catalog_seed_pypi(projects=300, seed=2)
+    tables = [m._meta.db_table for m in (Package, Release, ReleaseFile, Maintainer)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpages, relallvisible FROM pg_class WHERE relname = ANY(%s)",
+            [[*tables, "catalog_searchterm"]],
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 5
+    for name, pages, visible in rows:
+        assert pages > 0 and visible == pages, name
 
 
 @pytest.mark.slow
@@ -201,7 +260,7 @@ def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     from datetime import UTC, datetime
 
     from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries
-    from catalog.services.seed_pypi import _with_entries
+    from catalog.services.seed_pypi import _file_line, _with_entries, _writers
 
     given = (
         filename,
@@ -220,3 +279,8 @@ def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     expected = file_entries(entry_values(values))
     assert row[: len(given) + 1] == (17, *given)
     assert dict(zip(ENTRY_FIELDS, row[len(given) + 1 :], strict=True)) == expected
+    # On PostgreSQL the seeder formats the file's COPY line in one step: the same line
+    # the writer makes of the row.
+    writer = _writers()["files"]
+    if writer.postgres:
+        assert _file_line(writer, 17, *given) == writer.copy_text([row]).decode()

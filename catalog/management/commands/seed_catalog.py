@@ -59,3 +59,11 @@ class Command(AuditedCommand):
                 f"{result.files} files, {result.users} users, {result.maintainers} maintainer "
                 f"roles in {result.seconds:.1f}s."
             )
+            if result.stages:
+                rate = result.releases / result.seconds if result.seconds else 0.0
+                stages = ", ".join(f"{name} {sec:.1f} s" for name, sec in result.stages.items())
+                self.stdout.write(f"{rate:,.0f} releases/s. Stages: {stages}.")
+            if result.builds and options["verbosity"] >= 2:
+                slowest = sorted(result.builds.items(), key=lambda item: -item[1])
+                builds = ", ".join(f"{name} {sec:.1f} s" for name, sec in slowest)
+                self.stdout.write(f"Built after the load: {builds}.")
