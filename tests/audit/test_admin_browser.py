@@ -42,6 +42,8 @@ def test_restore_a_version_and_a_deleted_package_from_the_admin(page, live_serve
     page.get_by_label("Summary").fill("Vandalised summary")
     page.get_by_role("button", name="Save and continue editing").click()
     page.get_by_role("link", name="History").click()
+    # The history page loaded (count() does not wait; under load it read the page too early).
+    page.wait_for_url(f"{live_server.url}/admin/catalog/package/{package.pk}/history/")
     assert page.locator(".audit-old").filter(has_text="Original summary").count() == 1
     assert page.locator(".audit-new").filter(has_text="Vandalised summary").count() == 1
 
