@@ -1,4 +1,5 @@
-"""The package and release lists of the home, search and user pages, rendered in one pass.
+"""The lists of the public pages, rendered in one pass: packages and releases (home,
+search and user pages) and a package's classifiers.
 
 As with the release history (``catalog_history``), the lists' markup is fixed
 and only the values change: each row is formatted here with the escaping,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
+from urllib.parse import quote
 
 from django import template
 from django.utils import timezone
@@ -88,4 +90,24 @@ def release_list_items(items: Iterable[ReleaseListItem]) -> SafeString:
     if not rows:
         rows.append('<li class="empty">No releases yet.</li>\n    ')
     # Every value above went through escape().
+    return mark_safe("".join(rows))  # noqa: S308
+
+
+@register.simple_tag(name="classifier_group_items")
+def classifier_group_items(
+    groups: Iterable[tuple[str, Iterable[tuple[str, str]]]], search_url: str
+) -> SafeString:
+    """The ``<li>`` groups of a package's classifiers, each linking to a search on it."""
+    base = escape(search_url)
+    rows = []
+    for group, items in groups:
+        links = "".join(
+            f'<li><a href="{base}?c={escape(quote(full, safe=""))}">{escape(label)}</a></li>'
+            for full, label in items
+        )
+        rows.append(
+            f"\n      <li><strong>{escape(group)}</strong>\n"
+            f"        <ul>{links}</ul>\n      </li>\n      "
+        )
+    # Every value above went through escape() (the search terms through quote() first).
     return mark_safe("".join(rows))  # noqa: S308

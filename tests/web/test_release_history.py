@@ -48,3 +48,30 @@ def test_tag_output_equals_the_template_loop(current, zone):
 def test_no_releases():
     context = {"releases": [], "package_url": "/project/x/", "current": None}
     assert Template(TAG).render(Context(context)) == Template(LOOP).render(Context(context))
+
+
+# The classifier loop of the package sidebar the tag replaced, kept as its reference.
+CLASSIFIER_LOOP = (
+    "{% for group, items in classifier_groups %}\n      <li><strong>{{ group }}</strong>\n"
+    '        <ul>{% for full, label in items %}<li><a href="{{ search_url }}?c='
+    "{{ full|urlencode:'' }}\">{{ label }}</a></li>{% endfor %}</ul>\n      </li>\n"
+    "      {% endfor %}"
+)
+CLASSIFIER_TAG = "{% load catalog_lists %}{% classifier_group_items classifier_groups search_url %}"
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        [],
+        [("Framework", [("Framework :: Django", "Django")])],
+        [
+            ("Topic", [("Topic :: A & B", "A & B"), ('Topic :: <x> "q" \' ü', '<x> "q" \' ü')]),
+            ("Odd/Group?", [("Odd/Group? :: 100% #1", "100% #1")]),
+        ],
+    ],
+)
+def test_classifier_tag_equals_the_template_loop(groups):
+    context = {"classifier_groups": groups, "search_url": "/search/?x=<&>"}
+    expected = Template(CLASSIFIER_LOOP).render(Context(context))
+    assert Template(CLASSIFIER_TAG).render(Context(context)) == expected
