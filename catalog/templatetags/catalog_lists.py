@@ -16,12 +16,13 @@ from datetime import datetime, tzinfo
 from urllib.parse import quote
 
 from django import template
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from catalog.links import path_for
-from catalog.selectors.types import PackageListItem, ReleaseListItem
+from catalog.links import http_url, path_for
+from catalog.selectors.types import FileRow, PackageListItem, ReleaseListItem
 from catalog.templatetags.catalog_dates import day, local, months, stamp
 
 register = template.Library()
@@ -110,4 +111,42 @@ def classifier_group_items(
             f"        <ul>{links}</ul>\n      </li>\n      "
         )
     # Every value above went through escape() (the search terms through quote() first).
+    return mark_safe("".join(rows))  # noqa: S308
+
+
+@register.simple_tag(name="release_file_items")
+def release_file_items(files: Iterable[FileRow]) -> SafeString:
+    """The ``<li>`` entries of a release's download files (``includes/release_files.html``)."""
+    names, zone = months(), timezone.get_current_timezone()
+    rows = []
+    for f in files:
+        filename = escape(f.filename)
+        href = http_url(f.url)
+        link = (
+            f'<a class="file__name" href="{escape(href)}">{filename}</a>'
+            if href
+            else f'<span class="file__name">{filename}</span>'
+        )
+        kind = escape(f.packagetype) + (
+            f" ({escape(f.python_version)})" if f.python_version else ""
+        )
+        if f.upload_time:
+            moment = local(f.upload_time, zone)
+            shown = f"{day(moment, names)} {moment.hour:02d}:{moment.minute:02d}"
+            uploaded = f'<time datetime="{stamp(moment)}">{shown} UTC</time>'
+        else:
+            uploaded = "unknown"
+        rows.append(
+            '\n    <li class="file">\n'
+            f"      {link}\n"
+            '      <dl class="file__meta">\n'
+            f"        <dt>Size</dt><dd>{filesizeformat(f.size)}</dd>\n"
+            f"        <dt>Type</dt><dd>{kind}</dd>\n"
+            f"        <dt>Uploaded</dt><dd>{uploaded}</dd>\n"
+            f'        <dt>SHA256</dt><dd><code class="hash">{escape(f.sha256)}</code></dd>\n'
+            "      </dl>\n"
+            "    </li>\n    "
+        )
+    # Every value above went through escape(), http_url() and escape(), or is
+    # filesizeformat's text (digits and a unit).
     return mark_safe("".join(rows))  # noqa: S308

@@ -6,7 +6,7 @@ import pytest
 from django.template import Context, Template
 from django.test import override_settings
 
-from catalog.selectors.types import ReleaseRow
+from catalog.selectors.types import FileRow, ReleaseRow
 
 # The loop the tag replaced, kept as the reference for its output.
 LOOP = (
@@ -75,3 +75,62 @@ def test_classifier_tag_equals_the_template_loop(groups):
     context = {"classifier_groups": groups, "search_url": "/search/?x=<&>"}
     expected = Template(CLASSIFIER_LOOP).render(Context(context))
     assert Template(CLASSIFIER_TAG).render(Context(context)) == expected
+
+
+# The file loop of the release files section the tag replaced, kept as its reference.
+FILES_LOOP = (
+    "{% load catalog_links humanize catalog_dates %}{% for f in files %}\n"
+    '    <li class="file">\n'
+    '      {% with href=f.url|http_url %}{% if href %}<a class="file__name" '
+    'href="{{ href }}">{{ f.filename }}</a>{% else %}<span class="file__name">'
+    "{{ f.filename }}</span>{% endif %}{% endwith %}\n"
+    '      <dl class="file__meta">\n'
+    "        <dt>Size</dt><dd>{{ f.size|filesizeformat }}</dd>\n"
+    "        <dt>Type</dt><dd>{{ f.packagetype }}{% if f.python_version %} "
+    "({{ f.python_version }}){% endif %}</dd>\n"
+    '        <dt>Uploaded</dt><dd>{% if f.upload_time %}<time datetime="{{ f.upload_time|'
+    'date_stamp }}">{{ f.upload_time|date_minute }} UTC</time>{% else %}unknown{% endif %}'
+    "</dd>\n"
+    '        <dt>SHA256</dt><dd><code class="hash">{{ f.sha256 }}</code></dd>\n'
+    "      </dl>\n"
+    "    </li>\n"
+    "    {% endfor %}"
+)
+FILES_TAG = "{% load catalog_lists %}{% release_file_items files %}"
+
+
+def _file(filename, url, size, packagetype, python_version, upload_time, sha256="ab" * 32):
+    return FileRow(
+        filename=filename,
+        url=url,
+        size=size,
+        packagetype=packagetype,
+        python_version=python_version,
+        requires_python=None,
+        sha256=sha256,
+        md5="",
+        upload_time=upload_time,
+    )
+
+
+FILES = [
+    _file("a-1.0.tar.gz", "https://files.example/a-1.0.tar.gz", 1250, "sdist", "", ROWS[0].created),
+    _file(
+        "x<script>\"&'.whl",
+        "javascript:alert(1)",
+        5 * 1024**3,
+        "bdist_wheel",
+        "py3 <b>",
+        datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC),
+        sha256="<x>",
+    ),
+    _file("b.zip", 'https://h.example/?q=<&>"', 0, "", "cp312", None),
+]
+
+
+@pytest.mark.parametrize("files", [FILES, FILES[:1], []])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_file_tag_equals_the_template_loop(files, zone):
+    with override_settings(TIME_ZONE=zone):
+        expected = Template(FILES_LOOP).render(Context({"files": files}))
+        assert Template(FILES_TAG).render(Context({"files": files})) == expected
