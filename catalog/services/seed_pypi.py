@@ -244,6 +244,17 @@ def _requires_forms(requires: str) -> tuple[str, str] | None:
     return None
 
 
+def _template_requires(requires_python: str | None, *texts: str) -> tuple[str, str] | None:
+    """Requires-Python as the entry templates take it (JSON's form, HTML's form) when a
+    file's entries can be filled in from them: its text values plain and its
+    Requires-Python a string JSON writes as it is. Else None: ``file_entries`` then
+    computes the entries (a missing Requires-Python is JSON's null, which the
+    templates, made with an empty one, do not write)."""
+    if requires_python is None or not _PLAIN.fullmatch("".join(texts)):
+        return None
+    return _requires_forms(requires_python)
+
+
 def _with_entries(
     release_id: int,
     filename: str,
@@ -263,10 +274,10 @@ def _with_entries(
     third of a 100,000-project seed. Anything else takes ``file_entries``.
     """
     given = (filename, url, size, packagetype, python_version, requires_python, sha256, md5)
-    requires = _requires_forms(requires_python or "")
-    if requires is None or not _PLAIN.fullmatch(
-        f"{filename}{url}{packagetype}{python_version}{sha256}{md5}"
-    ):
+    requires = _template_requires(
+        requires_python, filename, url, packagetype, python_version, sha256, md5
+    )
+    if requires is None:
         values = dict(zip(_FILE_GIVEN, (*given, upload_time), strict=True))
         entries = file_entries(entry_values(values))
         return (release_id, *given, upload_time, *(entries[name] for name in ENTRY_FIELDS))
@@ -337,10 +348,10 @@ def _file_line(
     instead of a tuple that is checked, escaped and formatted again halves the
     cost of a file. What is not plain takes ``_with_entries`` and the writer.
     """
-    requires = None if requires_python is None else _requires_forms(requires_python)
-    if requires is not None and _PLAIN.fullmatch(
-        f"{filename}{url}{packagetype}{python_version}{sha256}{md5}"
-    ):
+    requires = _template_requires(
+        requires_python, filename, url, packagetype, python_version, sha256, md5
+    )
+    if requires is not None:
         with_requires, without = _line_templates(writer.copy_tail)
         template, pick = with_requires if requires[0] else without
         return template % pick(

@@ -252,7 +252,9 @@ def test_seeded_files_carry_the_api_entries_a_saved_file_would(client, settings)
     assert (stored.json_entry, stored.simple_html, stored.simple_json) == entries
 
 
-@pytest.mark.parametrize("requires", ["", ">=3.8", "!=3.0.*,<4", "<4 ; 'x'", '>="3"', "≥3", "a\\b"])
+@pytest.mark.parametrize(
+    "requires", [None, "", ">=3.8", "!=3.0.*,<4", "<4 ; 'x'", '>="3"', "≥3", "a\\b"]
+)
 @pytest.mark.parametrize("filename", ["demo_pkg-1.0.tar.gz", "d-2004b-py3-none-any.whl", "a&b.zip"])
 def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     """The seeder fills templates made by file_entries; the two agree for every kind of value,
