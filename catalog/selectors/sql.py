@@ -155,9 +155,12 @@ def default_version_subquery() -> Coalesce:
     return Coalesce(newest(releases.filter(yanked=False, is_prerelease=False)), newest(releases))
 
 
-def list_values(queryset: QuerySet) -> QuerySet:
-    """``queryset``'s packages as list rows (list columns and default version only)."""
-    return queryset.annotate(default_version=default_version_subquery()).values_list(*LIST_COLUMNS)
+def list_values(queryset: QuerySet, *first: str) -> QuerySet:
+    """``queryset``'s packages as list rows (list columns and default version only),
+    after the columns ``first`` names."""
+    return queryset.annotate(default_version=default_version_subquery()).values_list(
+        *first, *LIST_COLUMNS
+    )
 
 
 def list_items_of(rows: Iterable[tuple]) -> list[PackageListItem]:
@@ -486,10 +489,6 @@ def simple_index_stamp() -> SimpleIndexStamp:
     return SimpleIndexStamp(count=catalog_stats_get().packages, newest=newest)
 
 
-_SIMPLE_PACKAGE = PreparedQuery(
-    lambda name: Package.objects.filter(name=name).values_list("pk", "last_serial")[:1],
-    params=("name",),
-)
 _SIMPLE_VERSIONS = PreparedQuery(
     lambda package_id: (
         Release.objects.filter(package_id=package_id)
@@ -528,10 +527,8 @@ _SIMPLE_FILES = {
 
 
 def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
-    found = _SIMPLE_PACKAGE.rows(name)
-    if not found:
-        raise NotFound(f"no package named {name!r}")
-    package_id, serial = found[0]
+    package = _package(name, ("pk", "last_serial"))
+    package_id, serial = package["pk"], package["last_serial"]
     versions = [version for (version,) in _SIMPLE_VERSIONS.rows(package_id)]
     files = [
         simple_entry(

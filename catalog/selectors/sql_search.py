@@ -12,10 +12,9 @@ from catalog.models import Package, SearchTerm
 from catalog.selectors.common import license_terms, search_page_check, search_window
 from catalog.selectors.prepared import PreparedQuery
 from catalog.selectors.sql import (
-    LIST_COLUMNS,
-    default_version_subquery,
     list_items,
     list_items_of,
+    list_values,
     newest_order,
 )
 from catalog.selectors.types import SEARCH_PER_PAGE, PackageListItem, SearchPage, SearchQuery
@@ -25,11 +24,7 @@ from catalog.selectors.types import SEARCH_PER_PAGE, PackageListItem, SearchPage
 _PAGE_IDS = tuple(f"id{n}" for n in range(SEARCH_PER_PAGE))
 _NO_ID = -1
 _PAGE_ITEMS = PreparedQuery(
-    lambda **ids: (
-        Package.objects.filter(pk__in=list(ids.values()))
-        .annotate(default_version=default_version_subquery())
-        .values_list("pk", *LIST_COLUMNS)
-    ),
+    lambda **ids: list_values(Package.objects.filter(pk__in=list(ids.values())), "pk"),
     params=_PAGE_IDS,
     kinds=(int,) * SEARCH_PER_PAGE,
 )

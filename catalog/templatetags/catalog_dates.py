@@ -51,6 +51,11 @@ def day(moment: datetime, names: list[str]) -> str:
     return f"{names[moment.month]} {moment.day}, {moment.year:04d}"
 
 
+def minute(moment: datetime, names: list[str]) -> str:
+    """ "M j, Y H:i" of a datetime already in the zone shown."""
+    return f"{day(moment, names)} {moment.hour:02d}:{moment.minute:02d}"
+
+
 def _shown(value: object) -> datetime | None:
     if not isinstance(value, datetime):
         return None
@@ -75,4 +80,4 @@ def date_day(value: object) -> str:
 def date_minute(value: object) -> str:
     """``value|date:"M j, Y H:i"``."""
     moment = _shown(value)
-    return f"{day(moment, months())} {moment.hour:02d}:{moment.minute:02d}" if moment else ""
+    return minute(moment, months()) if moment else ""

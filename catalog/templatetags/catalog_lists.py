@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from catalog.links import http_url, path_for
 from catalog.selectors.types import FileRow, PackageListItem, ReleaseListItem
-from catalog.templatetags.catalog_dates import day, local, months, stamp
+from catalog.templatetags.catalog_dates import day, local, minute, months, stamp
 
 register = template.Library()
 
@@ -132,8 +132,7 @@ def release_file_items(files: Iterable[FileRow]) -> SafeString:
         )
         if f.upload_time:
             moment = local(f.upload_time, zone)
-            shown = f"{day(moment, names)} {moment.hour:02d}:{moment.minute:02d}"
-            uploaded = f'<time datetime="{stamp(moment)}">{shown} UTC</time>'
+            uploaded = f'<time datetime="{stamp(moment)}">{minute(moment, names)} UTC</time>'
         else:
             uploaded = "unknown"
         rows.append(
