@@ -246,3 +246,42 @@ def test_a_release_document_saved_through_mongoengine_keeps_its_package_right(cl
     assert_same_files(client, "demo-pkg")
     page = pages(client, "mongo", ["/project/demo-pkg/"])["/project/demo-pkg/"][1]
     assert "/project/demo-pkg/1.9/" not in page
+
+
+def test_imports_written_in_bulk_reach_the_live_sync(
+    client, grown, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """import_pypi writes releases and files with bulk_create and bulk_update (no
+    signals): the MongoDB pages of what it imports match the SQL ones at once."""
+    from tests.catalog.factories import pypi_document
+    from tests.catalog.test_import import per_version_document, run, write
+
+    settings.CATALOG_LIVE_SYNC = True
+    urls = [
+        "/project/imported/",
+        "/project/imported/1.0/",
+        "/pypi/imported/json",
+        "/simple/imported/",
+        "/rss/project/imported/releases.xml",
+    ]
+    first = pypi_document(name="imported", versions=("1.0", "1.1"), serial=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        report, failed = run(write(tmp_path, "first.json", first))
+    assert not failed and report["imported"] == 1
+    sql = pages(client, "sql", urls)
+    assert sql["/project/imported/"][0] == 200 and ">1.1<" in sql["/project/imported/"][1]
+    assert_same_pages(client, urls)
+
+    # A newer document yanks a file of 1.0 and adds 2.0; then a per-version document.
+    newer = pypi_document(name="imported", versions=("1.0", "1.1", "2.0"), serial=20)
+    newer["releases"]["1.0"][0]["yanked"] = True
+    with django_capture_on_commit_callbacks(execute=True):
+        report, failed = run(write(tmp_path, "newer.json", newer))
+    assert not failed and report["updated"] == 1
+    newest = pypi_document(name="imported", versions=("1.0", "1.1", "2.0", "2.1"), serial=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        report, failed = run(write(tmp_path, "2.1.json", per_version_document(newest, "2.1")))
+    assert not failed and report["updated"] == 1
+    assert ">2.1<" in pages(client, "mongo", ["/project/imported/"])["/project/imported/"][1]
+    assert_same_pages(client, urls)
+    assert_same_pages(client)
