@@ -106,7 +106,9 @@ class TableWriter:
         )
         # What follows the given values on every COPY line ("\t..." and the newline).
         self.copy_tail = tail + "\n"
-        self._line = "\t".join(["%s"] * len(given)) + tail.replace("%", "%%") + "\n"
+        # ``copy_line % values``: the COPY line of a row whose given values are already
+        # in COPY's text format (text escaped, None as \N), defaults added.
+        self.copy_line = "\t".join(["%s"] * len(given)) + tail.replace("%", "%%") + "\n"
         quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
         self._copy_sql = f"COPY {connection.ops.quote_name(self.table)} ({quoted}) FROM STDIN"
 
@@ -159,7 +161,7 @@ class TableWriter:
                 columns[index] = [r"\N" if v is None else v for v in columns[index]]
         for index in self._json:
             columns[index] = [copy_escape(json.dumps(v)) for v in columns[index]]
-        return "".join(map(self._line.__mod__, zip(*columns, strict=True))).encode()
+        return "".join(map(self.copy_line.__mod__, zip(*columns, strict=True))).encode()
 
     def copy(self, data: bytes | Any, *, freeze: bool = False) -> None:
         """COPY text made by ``copy_text`` (PostgreSQL), as bytes or a file to read it from;

@@ -329,6 +329,47 @@ def _line_templates(tail: str) -> tuple[tuple[str, Callable], tuple[str, Callabl
     return templates[0], templates[1]
 
 
+@lru_cache(maxsize=64)
+def _plain_line(tail: str, requires_python: str) -> tuple[str, Callable, str, str] | None:
+    """How ``_file_line`` makes the line of a file with plain values and this
+    Requires-Python (its template, what picks the values, Requires-Python's JSON and
+    HTML forms); None when that takes ``file_entries``."""
+    forms = _requires_forms(requires_python)
+    if forms is None:
+        return None
+    with_requires, without = _line_templates(tail)
+    template, pick = with_requires if forms[0] else without
+    return template, pick, *forms
+
+
+class _SeedTimes:
+    """Seeded times (whole seconds after ``BASE_DATE``, in UTC) as text: what ``str``
+    (COPY's value), ``iso_seconds`` and ``iso_ms`` write of them.
+
+    Made from a day's and a second's text, each computed once: a datetime made,
+    printed and hashed (``iso_seconds``' cache) per release costs more than
+    the rest of its COPY line."""
+
+    def __init__(self) -> None:
+        if BASE_DATE.utcoffset() or BASE_DATE.time() != datetime.min.time():
+            raise ValueError("seeded times are counted from a midnight in UTC")
+        self._days: dict[int, str] = {}
+        self._seconds: dict[int, str] = {}
+
+    def texts(self, at: int) -> tuple[str, str, str]:
+        """(``str``, ``iso_seconds``, ``iso_ms``) of ``BASE_DATE`` + ``at`` seconds."""
+        day, second = divmod(at, 86400)
+        date = self._days.get(day)
+        if date is None:
+            date = self._days[day] = (BASE_DATE + timedelta(days=day)).date().isoformat()
+        clock = self._seconds.get(second)
+        if clock is None:
+            clock = self._seconds[second] = (
+                f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+            )
+        return f"{date} {clock}+00:00", f"{date}T{clock}", f"{date}T{clock}.000000Z"
+
+
 def _file_line(
     writer: TableWriter,
     release_id: int,
@@ -352,8 +393,7 @@ def _file_line(
         requires_python, filename, url, packagetype, python_version, sha256, md5
     )
     if requires is not None:
-        with_requires, without = _line_templates(writer.copy_tail)
-        template, pick = with_requires if requires[0] else without
+        template, pick, *_forms = _plain_line(writer.copy_tail, requires_python)
         return template % pick(
             (
                 filename,
@@ -451,6 +491,10 @@ class _Plan:
     copy_lines: bool
     # A file's row from its values: ``_with_entries``, or its COPY line (``_file_line``).
     file_row: Callable[..., tuple | str]
+    # What follows a file's values on its COPY line (``TableWriter.copy_tail``).
+    file_tail: str
+    # A release's COPY line from its values in COPY's text format (``TableWriter.copy_line``).
+    release_line: str
 
 
 _COUNTED = {"users": User, "packages": Package, "releases": Release, "files": ReleaseFile}
@@ -491,6 +535,8 @@ def catalog_seed_pypi(
             file_row=partial(_file_line, writers["files"])
             if writers["files"].postgres
             else _with_entries,
+            file_tail=writers["files"].copy_tail,
+            release_line=writers["releases"].copy_line,
         )
         written = dict.fromkeys(writers, 0)
         with (
@@ -748,13 +794,24 @@ def _release_rows(
     requirements = [f">=3.{minor}" for minor in range(6, 11)]
     sha256, exp = hashlib.sha256, math.exp
     next_release = ids[Release]
+    # COPY lines: a file whose name (its project's module and its version) is plain
+    # takes _file_line's template here, with what its release's files share (the
+    # times, Requires-Python's forms) worked out once; the rest take file_row.
+    copy_lines, tail, release_line = plan.copy_lines, plan.file_tail, plan.release_line
+    plain_versions: dict[str, bool] = {}
+    # COPY lines: a release's line is made here too, its text values escaped as the
+    # writer would (a version's forms once per distinct version), its times as text.
+    copy_versions: dict[str, tuple[str, str]] = {}
+    texts = _SeedTimes().texts
     for index in indexes:
         package_id = ids[Package]
         ids[Package] += 1
         display = _project_name(rng, names, index)
         name = canonicalize_name(display)
         module = name.replace("-", "_")
+        plain_module = copy_lines and _PLAIN.fullmatch(module) is not None
         summary = f"{rng.choice(['A', 'The', 'Minimal'])} {name.replace('-', ' ')} library"
+        copy_summary = copy_escape(summary)
         owner = rng.choice(user_ids)
         license_index = rng.choices(range(len(license_ids)), weights=LICENSE_WEIGHTS)[0]
         created = BASE_DATE + timedelta(seconds=int(rng.random() * span * 0.95))
@@ -823,38 +880,95 @@ def _release_rows(
             # Old releases of long histories often have no files left.
             old = position < old_releases
             file_count = 0 if old and draw() < 0.5 else 1 + (draw() < 0.6)
-            moment = BASE_DATE + timedelta(seconds=at) if file_count else None
-            releases.append(
-                (
-                    release_id,
-                    package_id,
-                    version,
-                    sort_key,
-                    prerelease,
-                    yanked,
-                    "Broken build" if yanked else "",
-                    requires,
-                    summary,
-                    # The first upload of its files: unknown for a release without any.
-                    moment,
+            reason = "Broken build" if yanked else ""
+            if copy_lines:
+                forms = copy_versions.get(version)
+                if forms is None:
+                    forms = copy_versions[version] = (copy_escape(version), copy_escape(sort_key))
+                # The first upload of its files: unknown for a release without any.
+                stamp, seconds, milliseconds = texts(at) if file_count else (r"\N", "", "")
+                releases.append(
+                    release_line
+                    % (
+                        release_id,
+                        package_id,
+                        *forms,
+                        prerelease,
+                        yanked,
+                        reason,
+                        requires,
+                        copy_summary,
+                        stamp,
+                    )
                 )
-            )
+                moment = None
+            else:
+                moment = BASE_DATE + timedelta(seconds=at) if file_count else None
+                releases.append(
+                    (
+                        release_id,
+                        package_id,
+                        version,
+                        sort_key,
+                        prerelease,
+                        yanked,
+                        reason,
+                        requires,
+                        summary,
+                        moment,
+                    )
+                )
+            if not file_count:
+                continue
+            line = None
+            if plain_module:
+                plain = plain_versions.get(version)
+                if plain is None:
+                    plain = plain_versions[version] = _PLAIN.fullmatch(version) is not None
+                if plain:
+                    line = _plain_line(tail, requires)
+            if line is not None:
+                template, pick, requires_json, requires_html = line
             for kind in range(file_count):
                 suffix = ".tar.gz" if kind == 0 else "-py3-none-any.whl"
                 filename = f"{module}-{version}{suffix}"
                 digest = sha256(f"{filename}:{package_id}".encode()).hexdigest()
+                url = f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}"
+                size = int(exp(8.5 + sizes * draw()))
+                if line is not None:
+                    files.append(
+                        template
+                        % pick(
+                            (
+                                filename,
+                                url,
+                                size,
+                                "sdist" if kind == 0 else "bdist_wheel",
+                                "source" if kind == 0 else "py3",
+                                requires_json,
+                                requires_html,
+                                digest,
+                                digest[:32],
+                                seconds,
+                                milliseconds,
+                                release_id,
+                                stamp,
+                            )
+                        )
+                    )
+                    continue
                 files.append(
                     file_row(
                         release_id,
                         filename,
-                        f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}",
-                        int(exp(8.5 + sizes * draw())),
+                        url,
+                        size,
                         "sdist" if kind == 0 else "bdist_wheel",
                         "source" if kind == 0 else "py3",
                         requires,
                         digest,
                         digest[:32],
-                        moment,
+                        moment or BASE_DATE + timedelta(seconds=at),
                     )
                 )
         moment = BASE_DATE + timedelta(seconds=at)

@@ -286,3 +286,19 @@ def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     writer = _writers()["files"]
     if writer.postgres:
         assert _file_line(writer, 17, *given) == writer.copy_text([row]).decode()
+
+
+@pytest.mark.parametrize("at", [0, 1, 59, 3599, 86399, 86400, 123456789, 577411199])
+def test_seeded_times_as_text_are_what_str_and_the_iso_forms_write(at):
+    """Release and file COPY lines print times from a day's and a second's text."""
+    from datetime import timedelta
+
+    from catalog.file_entries import iso_ms, iso_seconds
+    from catalog.services.seed_pypi import _SeedTimes
+    from catalog.services.seed_vocabulary import BASE_DATE
+
+    moment = BASE_DATE + timedelta(seconds=at)
+    times = _SeedTimes()
+    assert times.texts(at) == (str(moment), iso_seconds(moment), iso_ms(moment))
+    # From its caches the second time.
+    assert times.texts(at) == (str(moment), iso_seconds(moment), iso_ms(moment))
