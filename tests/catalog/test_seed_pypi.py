@@ -169,6 +169,27 @@ def test_loaded_tables_are_all_visible_at_once():
         assert pages > 0 and visible == pages, name
 
 
+@pytest.mark.django_db(transaction=True)
+def test_every_loaded_table_has_planner_statistics_after_a_committed_seed():
+    """After the load commits, ANALYZE runs on two connections (the files' table on its
+    own): every loaded table has its statistics when the seed returns."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    catalog_seed_pypi(projects=60, seed=8)
+    tables = [m._meta.db_table for m in (Package, Release, ReleaseFile, Maintainer)]
+    tables += ["catalog_user", "catalog_searchterm", Package.classifiers.through._meta.db_table]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, count(*) FROM pg_stats WHERE tablename = ANY(%s) "
+            "GROUP BY tablename",
+            [tables],
+        )
+        analyzed = dict(cursor.fetchall())
+    assert set(analyzed) == set(tables)
+
+
 @pytest.mark.slow
 def test_command_on_sqlite(tmp_path):
     database = tmp_path / "pypi.sqlite3"
