@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, models
@@ -42,14 +44,57 @@ def copy_escape(value: str) -> str:
     )
 
 
+# COPY's binary format: the header (signature, flags, no extension) and the trailer.
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+BINARY_TRAILER = struct.pack("!h", -1)
+BINARY_NULL = struct.pack("!i", -1).decode("latin-1")
+# PostgreSQL's timestamps count microseconds from this moment.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def binary_length(size: int) -> str:
+    """A value's length as COPY's binary format writes it (one latin-1 character a byte)."""
+    return struct.pack("!i", size).decode("latin-1")
+
+
+def binary_text(value: str) -> str:
+    """A text value with its length in COPY's binary format, as latin-1 characters (UTF-8
+    bytes)."""
+    data = value if value.isascii() else value.encode().decode("latin-1")
+    return binary_length(len(data)) + data
+
+
+def binary_bigint(value: int) -> str:
+    """A bigint with its length in COPY's binary format."""
+    return "\x00\x00\x00\x08" + value.to_bytes(8, "big", signed=True).decode("latin-1")
+
+
+def binary_timestamp_seconds(value: datetime) -> int:
+    """Whole seconds from PostgreSQL's epoch (2000-01-01 UTC) to an aware datetime."""
+    return (value - _PG_EPOCH) // timedelta(seconds=1)
+
+
+def binary_timestamp(value: datetime) -> str:
+    """An aware datetime with its length in COPY's binary format (microseconds since 2000)."""
+    if value.tzinfo is None:
+        raise ValueError(f"a naive datetime ({value}) has no place in a timestamptz column")
+    return binary_bigint((value - _PG_EPOCH) // _MICROSECOND)
+
+
 class TableWriter:
     """Writes tuples of ``given`` field values into ``model``'s table.
 
     The remaining concrete fields get their default once, up front; values are
     converted per column (JSON, datetimes, booleans) for the database at hand.
+    ``binary``: on PostgreSQL, COPY in binary format (no text to parse and no
+    escaping: for wide rows PostgreSQL spends a third of COPY's time parsing
+    text), for tables whose columns are all of the types ``_binary_encoder`` knows.
     """
 
-    def __init__(self, model: type[models.Model], given: Sequence[str]) -> None:
+    def __init__(
+        self, model: type[models.Model], given: Sequence[str], *, binary: bool = False
+    ) -> None:
         meta = model._meta
         by_name = {field.attname: field for field in meta.concrete_fields}
         missing = [name for name in given if name not in by_name]
@@ -79,6 +124,7 @@ class TableWriter:
         self.columns = [field.column for field in self.fields]
         self.defaults = tuple(defaults)
         self.postgres = connection.vendor == "postgresql"
+        self.binary = binary and self.postgres
         self._convert = [self._converter(field) for field in self.fields]
         given_fields = self.fields[: len(given)]
         # COPY lines are ``"%s\t%s...\n" % row``: ints, booleans ("True" is a
@@ -111,6 +157,15 @@ class TableWriter:
         self.copy_line = "\t".join(["%s"] * len(given)) + tail.replace("%", "%%") + "\n"
         quoted = ", ".join(connection.ops.quote_name(column) for column in self.columns)
         self._copy_sql = f"COPY {connection.ops.quote_name(self.table)} ({quoted}) FROM STDIN"
+        if self.binary:
+            # Binary rows are latin-1 text, a character a byte: the field count, each
+            # value's length and bytes (``binary_row``), the defaults' ready tail.
+            self._encode = [self._binary_encoder(field) for field in given_fields]
+            self.row_head = struct.pack("!h", len(self.fields)).decode("latin-1")
+            self.copy_tail = "".join(
+                self._binary_encoder(field)(value)
+                for field, value in zip(rest, self.defaults, strict=True)
+            )
 
     @staticmethod
     def _copy_value(field: models.Field, value: Any) -> str:
@@ -125,6 +180,39 @@ class TableWriter:
             return value.isoformat()
         return copy_escape(str(value))
 
+    @staticmethod
+    def _binary_encoder(field: models.Field) -> Callable[[Any], str]:
+        """One value (None included) with its length in COPY's binary format."""
+        kind = field.db_type(connection)
+        if kind == "bigint":
+            encode: Callable[[Any], str] = binary_bigint
+        elif kind == "integer":
+            encode = lambda value: "\x00\x00\x00\x04" + struct.pack("!i", value).decode("latin-1")  # noqa: E731
+        elif kind == "boolean":
+            encode = lambda value: "\x00\x00\x00\x01" + ("\x01" if value else "\x00")  # noqa: E731
+        elif kind == "timestamp with time zone":
+            encode = binary_timestamp
+        elif kind == "text" or kind.startswith("varchar"):
+            encode = binary_text
+        elif kind == "jsonb":
+            encode = lambda value: binary_text("\x01" + json.dumps(value))  # noqa: E731
+        else:
+            raise ValueError(
+                f"{field.model._meta.label}.{field.name}: no binary COPY for a {kind} column"
+            )
+        if field.null or isinstance(field, models.JSONField):
+            return lambda value: BINARY_NULL if value is None else encode(value)
+        return encode
+
+    def binary_row(self, row: tuple) -> str:
+        """One row (the given fields' values) in COPY's binary format, defaults added, as
+        latin-1 characters (``binary`` writers)."""
+        return (
+            self.row_head
+            + "".join([encode(value) for encode, value in zip(self._encode, row, strict=True)])
+            + self.copy_tail
+        )
+
     def _converter(self, field: models.Field) -> Callable[[Any], Any]:
         """A value as ``executemany`` takes it (databases other than PostgreSQL)."""
         if isinstance(field, models.JSONField):
@@ -135,7 +223,9 @@ class TableWriter:
 
     def copy_text(self, rows: Sequence[tuple] | Sequence[str]) -> bytes:
         """``rows`` (tuples of the given fields) as COPY text, defaults added; or
-        COPY lines already made, joined.
+        COPY lines already made, joined. ``binary`` writers: the same in COPY's
+        binary format (lines made by ``binary_row`` or alike), header and trailer
+        around.
 
         Column by column: the checks and conversions run at C speed over a
         whole column (``str.join``, ``in``, ``map``) rather than per value, and
@@ -143,6 +233,9 @@ class TableWriter:
         """
         if not rows:
             return b""
+        if self.binary:
+            lines = rows if isinstance(rows[0], str) else [self.binary_row(row) for row in rows]
+            return BINARY_HEADER + "".join(lines).encode("latin-1") + BINARY_TRAILER
         if isinstance(rows[0], str):
             # Lines made by the caller from ``copy_tail`` (the seeder's file rows).
             return "".join(rows).encode()
@@ -170,7 +263,8 @@ class TableWriter:
             if not data:
                 return
             data = io.BytesIO(data)
-        sql = self._copy_sql + (" WITH (FREEZE)" if freeze else "")
+        options = (["FORMAT binary"] if self.binary else []) + (["FREEZE"] if freeze else [])
+        sql = self._copy_sql + (f" WITH ({', '.join(options)})" if options else "")
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(sql, data, size=1 << 20)
 

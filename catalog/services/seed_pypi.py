@@ -58,10 +58,14 @@ from catalog.models import (
 from catalog.rendering import description_html_render
 from catalog.search import package_terms
 from catalog.services.bulk_load import (
+    BINARY_NULL,
     Stages,
     TableWriter,
+    binary_bigint,
+    binary_length,
+    binary_text,
+    binary_timestamp_seconds,
     checks_after_load,
-    copy_escape,
     next_ids,
     sequences_reset,
 )
@@ -304,60 +308,56 @@ def _with_entries(
     )
 
 
-@lru_cache(maxsize=4)
-def _line_templates(tail: str) -> tuple[tuple[str, Callable], tuple[str, Callable]]:
-    """A file's whole COPY line (its row, then ``tail``), with and without
-    Requires-Python: ``_with_entries``'s values in COPY's text format, made in one
-    step. Each is a ``%`` template and what picks its values, in order, from the
-    arguments (``_ENTRY_ARGS``, the release id, the time): ``%`` is twice as fast
-    as ``str.format`` on a kilobyte of template."""
+@lru_cache(maxsize=2)
+def _percent_entry_templates(with_requires: bool) -> tuple[tuple[str, Callable], ...]:
+    """``_entry_templates`` as ``%`` templates (twice as fast as ``str.format`` on a
+    kilobyte of template), each with what picks its values, in order, from the
+    arguments (``_ENTRY_ARGS``). ASCII, as the plain values they take: a value's
+    length is its length in bytes."""
     templates = []
-    for with_requires in (True, False):
-        json_template, html_template, simple_template = _entry_templates(with_requires)
-        release, moment = len(_ENTRY_ARGS), len(_ENTRY_ARGS) + 1
-        # Template text is plain but for the HTML line's newline; values are plain.
-        columns = [f"{{{release}}}", *(f"{{{i}}}" for i in range(6)), "{7}", "{8}"]
-        columns += [f"{{{moment}}}", json_template, copy_escape(html_template), simple_template]
-        template = "\t".join(columns) + tail.replace("{", "{{").replace("}", "}}")
+    for template in _entry_templates(with_requires):
         parts = list(Formatter().parse(template))
         text = "".join(
             literal.replace("%", "%%") + ("" if field is None else "%s")
             for literal, field, _spec, _conversion in parts
         )
         order = [int(field) for _literal, field, _spec, _conversion in parts if field is not None]
+        if not text.isascii() or len(order) < 2:
+            raise ValueError("a file entry template must be ASCII and take several values")
         templates.append((text, itemgetter(*order)))
-    return templates[0], templates[1]
+    return tuple(templates)
 
 
-@lru_cache(maxsize=64)
-def _plain_line(tail: str, requires_python: str) -> tuple[str, Callable, str, str] | None:
-    """How ``_file_line`` makes the line of a file with plain values and this
-    Requires-Python (its template, what picks the values, Requires-Python's JSON and
-    HTML forms); None when that takes ``file_entries``."""
-    forms = _requires_forms(requires_python)
-    if forms is None:
-        return None
-    with_requires, without = _line_templates(tail)
-    template, pick = with_requires if forms[0] else without
-    return template, pick, *forms
+_NULL = BINARY_NULL
+_SHA256_LENGTH, _MD5_LENGTH = binary_length(64), binary_length(32)
+
+
+class _Lengths(dict):
+    """Lengths in COPY's binary format, each made once."""
+
+    def __missing__(self, size: int) -> str:
+        self[size] = binary_length(size)
+        return self[size]
 
 
 class _SeedTimes:
-    """Seeded times (whole seconds after ``BASE_DATE``, in UTC) as text: what ``str``
-    (COPY's value), ``iso_seconds`` and ``iso_ms`` write of them.
+    """Seeded times (whole seconds after ``BASE_DATE``, in UTC) as ``iso_seconds`` and
+    ``iso_ms`` write them, and as binary COPY writes them.
 
-    Made from a day's and a second's text, each computed once: a datetime made,
-    printed and hashed (``iso_seconds``' cache) per release costs more than
-    the rest of its COPY line."""
+    Made from a day's and a second's text, each computed once: a datetime made
+    and formatted (and hashed for ``iso_seconds``' cache) per release costs more
+    than the rest of its row."""
 
     def __init__(self) -> None:
         if BASE_DATE.utcoffset() or BASE_DATE.time() != datetime.min.time():
             raise ValueError("seeded times are counted from a midnight in UTC")
         self._days: dict[int, str] = {}
         self._seconds: dict[int, str] = {}
+        # Seconds from PostgreSQL's epoch (2000-01-01) to BASE_DATE.
+        self._offset = binary_timestamp_seconds(BASE_DATE)
 
-    def texts(self, at: int) -> tuple[str, str, str]:
-        """(``str``, ``iso_seconds``, ``iso_ms``) of ``BASE_DATE`` + ``at`` seconds."""
+    def texts(self, at: int) -> tuple[str, str]:
+        """(``iso_seconds``, ``iso_ms``) of ``BASE_DATE`` + ``at`` seconds."""
         day, second = divmod(at, 86400)
         date = self._days.get(day)
         if date is None:
@@ -367,7 +367,11 @@ class _SeedTimes:
             clock = self._seconds[second] = (
                 f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
             )
-        return f"{date} {clock}+00:00", f"{date}T{clock}", f"{date}T{clock}.000000Z"
+        return f"{date}T{clock}", f"{date}T{clock}.000000Z"
+
+    def binary(self, at: int) -> str:
+        """``BASE_DATE`` + ``at`` seconds in binary COPY (``binary_timestamp``)."""
+        return binary_bigint((self._offset + at) * 1_000_000)
 
 
 def _file_line(
@@ -383,46 +387,23 @@ def _file_line(
     md5: str,
     upload_time: datetime,
 ) -> str:
-    """``_with_entries``'s row as ``writer``'s COPY line.
+    """``_with_entries``'s row as ``writer``'s binary COPY row (latin-1 characters).
 
-    Most of a seed's bytes are file entries: formatting the line in one step
-    instead of a tuple that is checked, escaped and formatted again halves the
-    cost of a file. What is not plain takes ``_with_entries`` and the writer.
-    """
-    requires = _template_requires(
-        requires_python, filename, url, packagetype, python_version, sha256, md5
-    )
-    if requires is not None:
-        template, pick, *_forms = _plain_line(writer.copy_tail, requires_python)
-        return template % pick(
-            (
-                filename,
-                url,
-                size,
-                packagetype,
-                python_version,
-                *requires,
-                sha256,
-                md5,
-                iso_seconds(upload_time),
-                iso_ms(upload_time),
-                release_id,
-                upload_time,
-            )
+    What ``_release_rows`` makes in one step for files with plain values."""
+    return writer.binary_row(
+        _with_entries(
+            release_id,
+            filename,
+            url,
+            size,
+            packagetype,
+            python_version,
+            requires_python,
+            sha256,
+            md5,
+            upload_time,
         )
-    row = _with_entries(
-        release_id,
-        filename,
-        url,
-        size,
-        packagetype,
-        python_version,
-        requires_python,
-        sha256,
-        md5,
-        upload_time,
     )
-    return writer.copy_text([row]).decode()
 
 
 def _writers() -> dict[str, TableWriter]:
@@ -445,6 +426,7 @@ def _writers() -> dict[str, TableWriter]:
                 "summary",
                 "created",
             ],
+            binary=True,
         ),
         "packages": TableWriter(
             Package,
@@ -469,7 +451,7 @@ def _writers() -> dict[str, TableWriter]:
         "search terms": TableWriter(SearchTerm, ["term", "package_id"]),
         "classifiers": TableWriter(Package.classifiers.through, ["package_id", "classifier_id"]),
         "maintainers": TableWriter(Maintainer, ["package_id", "user_id", "role", "created"]),
-        "files": TableWriter(ReleaseFile, ["release_id", *_FILE_GIVEN, *ENTRY_FIELDS]),
+        "files": TableWriter(ReleaseFile, ["release_id", *_FILE_GIVEN, *ENTRY_FIELDS], binary=True),
     }
 
 
@@ -487,14 +469,45 @@ class _Plan:
     password: str
     # Where the package rows keep what their search terms are made of.
     term_columns: list[int]
-    # Rows made as COPY text where that is cheaper (PostgreSQL), else tuples.
+    # Rows made as COPY data where that is cheaper (PostgreSQL: text for search terms,
+    # binary rows for releases and files), else tuples.
     copy_lines: bool
-    # A file's row from its values: ``_with_entries``, or its COPY line (``_file_line``).
+    # A file's row from its values: ``_with_entries``, or its COPY row (``_file_line``).
     file_row: Callable[..., tuple | str]
-    # What follows a file's values on its COPY line (``TableWriter.copy_tail``).
-    file_tail: str
-    # A release's COPY line from its values in COPY's text format (``TableWriter.copy_line``).
-    release_line: str
+    # The release and file writers (binary on PostgreSQL): the parts of their rows.
+    release_writer: TableWriter
+    file_writer: TableWriter
+
+
+def _plan(
+    *,
+    projects: int,
+    seed: int,
+    chunk: int,
+    writers: dict[str, TableWriter],
+    licenses: list,
+    classifiers: dict,
+    password: str,
+    copy_lines: bool,
+) -> _Plan:
+    """What ``_blocks`` needs, the first free ids read from the database."""
+    ids = next_ids(User, Package, Release)
+    at = {field.attname: index for index, field in enumerate(writers["packages"].fields)}
+    return _Plan(
+        projects=projects,
+        seed=seed,
+        chunk=chunk,
+        ids=ids,
+        user_ids=list(range(ids[User], ids[User] + max(3, projects // 2))),
+        license_ids=[license.pk for license in licenses],
+        classifier_ids={name: classifier.pk for name, classifier in classifiers.items()},
+        password=password,
+        term_columns=[at[n] for n in ("id", "name", "display_name", "summary", "keywords")],
+        copy_lines=copy_lines,
+        file_row=partial(_file_line, writers["files"]) if copy_lines else _with_entries,
+        release_writer=writers["releases"],
+        file_writer=writers["files"],
+    )
 
 
 _COUNTED = {"users": User, "packages": Package, "releases": Release, "files": ReleaseFile}
@@ -517,26 +530,16 @@ def catalog_seed_pypi(
         licenses, classifiers = vocabulary_ensure()
         result.licenses, result.classifiers = len(licenses), len(classifiers)
         writers = _writers()
-        ids = next_ids(User, Package, Release)
-        user_ids = list(range(ids[User], ids[User] + max(3, projects // 2)))
-        at = {field.attname: index for index, field in enumerate(writers["packages"].fields)}
-        plan = _Plan(
+        plan = _plan(
             projects=projects,
             seed=seed,
             chunk=chunk,
-            ids=ids,
-            user_ids=user_ids,
-            license_ids=[license.pk for license in licenses],
-            classifier_ids={name: classifier.pk for name, classifier in classifiers.items()},
+            writers=writers,
+            licenses=licenses,
+            classifiers=classifiers,
             # One real hash shared by all seeded users: hashing per user would dominate.
             password=make_password(f"seed-{seed}"),
-            term_columns=[at[n] for n in ("id", "name", "display_name", "summary", "keywords")],
             copy_lines=writers["files"].postgres,
-            file_row=partial(_file_line, writers["files"])
-            if writers["files"].postgres
-            else _with_entries,
-            file_tail=writers["files"].copy_tail,
-            release_line=writers["releases"].copy_line,
         )
         written = dict.fromkeys(writers, 0)
         with (
@@ -768,6 +771,17 @@ def _below5(getrandbits: Callable[[int], int]) -> int:
     return value
 
 
+def _plain_requires(
+    plain_versions: dict[str, bool], version: str, requires_python: str
+) -> tuple[str, str] | None:
+    """Requires-Python's forms in the entry templates when a file of this version (of a
+    project whose module is plain) takes them (``_template_requires``), else None."""
+    plain = plain_versions.get(version)
+    if plain is None:
+        plain = plain_versions[version] = _PLAIN.fullmatch(version) is not None
+    return _requires_forms(requires_python) if plain else None
+
+
 def _release_rows(
     rng: random.Random,
     indexes: range,
@@ -794,15 +808,32 @@ def _release_rows(
     requirements = [f">=3.{minor}" for minor in range(6, 11)]
     sha256, exp = hashlib.sha256, math.exp
     next_release = ids[Release]
-    # COPY lines: a file whose name (its project's module and its version) is plain
-    # takes _file_line's template here, with what its release's files share (the
-    # times, Requires-Python's forms) worked out once; the rest take file_row.
-    copy_lines, tail, release_line = plan.copy_lines, plan.file_tail, plan.release_line
+    # COPY rows (binary, latin-1 characters): a release's row and the rows of files
+    # whose names (their project's module and version) are plain are made here, in
+    # one join each, from parts shared by a package's releases or a release's files
+    # (a version's texts once per distinct version, times from the day's and the
+    # second's text); the other files take file_row.
+    copy_lines = plan.copy_lines
+    release_writer, file_writer = plan.release_writer, plan.file_writer
     plain_versions: dict[str, bool] = {}
-    # COPY lines: a release's line is made here too, its text values escaped as the
-    # writer would (a version's forms once per distinct version), its times as text.
-    copy_versions: dict[str, tuple[str, str]] = {}
-    texts = _SeedTimes().texts
+    copy_versions: dict[str, str] = {}
+    times = _SeedTimes()
+    lengths = _Lengths()
+    true, false = "\x00\x00\x00\x01\x01", "\x00\x00\x00\x01\x00"
+    release_head = release_writer.row_head if copy_lines else ""
+    release_tail = release_writer.copy_tail
+    file_head, file_tail = (file_writer.row_head, file_writer.copy_tail) if copy_lines else ("", "")
+    no_reason, broken = binary_text(""), binary_text("Broken build")
+    kinds = [
+        (binary_text("sdist") + binary_text("source"), "sdist", "source", ".tar.gz"),
+        (
+            binary_text("bdist_wheel") + binary_text("py3"),
+            "bdist_wheel",
+            "py3",
+            "-py3-none-any.whl",
+        ),
+    ]
+    requirement_texts = {value: binary_text(value) for value in ["", *requirements]}
     for index in indexes:
         package_id = ids[Package]
         ids[Package] += 1
@@ -811,7 +842,8 @@ def _release_rows(
         module = name.replace("-", "_")
         plain_module = copy_lines and _PLAIN.fullmatch(module) is not None
         summary = f"{rng.choice(['A', 'The', 'Minimal'])} {name.replace('-', ' ')} library"
-        copy_summary = copy_escape(summary)
+        if copy_lines:
+            package_part, summary_part = binary_bigint(package_id), binary_text(summary)
         owner = rng.choice(user_ids)
         license_index = rng.choices(range(len(license_ids)), weights=LICENSE_WEIGHTS)[0]
         created = BASE_DATE + timedelta(seconds=int(rng.random() * span * 0.95))
@@ -880,25 +912,29 @@ def _release_rows(
             # Old releases of long histories often have no files left.
             old = position < old_releases
             file_count = 0 if old and draw() < 0.5 else 1 + (draw() < 0.6)
-            reason = "Broken build" if yanked else ""
             if copy_lines:
-                forms = copy_versions.get(version)
-                if forms is None:
-                    forms = copy_versions[version] = (copy_escape(version), copy_escape(sort_key))
+                version_part = copy_versions.get(version)
+                if version_part is None:
+                    version_part = copy_versions[version] = binary_text(version) + binary_text(
+                        sort_key
+                    )
                 # The first upload of its files: unknown for a release without any.
-                stamp, seconds, milliseconds = texts(at) if file_count else (r"\N", "", "")
+                stamp = times.binary(at) if file_count else _NULL
                 releases.append(
-                    release_line
-                    % (
-                        release_id,
-                        package_id,
-                        *forms,
-                        prerelease,
-                        yanked,
-                        reason,
-                        requires,
-                        copy_summary,
-                        stamp,
+                    "".join(
+                        (
+                            release_head,
+                            binary_bigint(release_id),
+                            package_part,
+                            version_part,
+                            true if prerelease else false,
+                            true if yanked else false,
+                            broken if yanked else no_reason,
+                            requirement_texts[requires],
+                            summary_part,
+                            stamp,
+                            release_tail,
+                        )
                     )
                 )
                 moment = None
@@ -912,7 +948,7 @@ def _release_rows(
                         sort_key,
                         prerelease,
                         yanked,
-                        reason,
+                        "Broken build" if yanked else "",
                         requires,
                         summary,
                         moment,
@@ -920,55 +956,75 @@ def _release_rows(
                 )
             if not file_count:
                 continue
-            line = None
-            if plain_module:
-                plain = plain_versions.get(version)
-                if plain is None:
-                    plain = plain_versions[version] = _PLAIN.fullmatch(version) is not None
-                if plain:
-                    line = _plain_line(tail, requires)
-            if line is not None:
-                template, pick, requires_json, requires_html = line
+            forms = _plain_requires(plain_versions, version, requires) if plain_module else None
+            if forms is not None:
+                (json_t, json_pick), (html_t, html_pick), (simple_t, simple_pick) = (
+                    _percent_entry_templates(bool(forms[0]))
+                )
+                seconds, milliseconds = times.texts(at)
+                head = file_head + binary_bigint(release_id)
+                shared = requirement_texts[requires]
             for kind in range(file_count):
-                suffix = ".tar.gz" if kind == 0 else "-py3-none-any.whl"
+                kind_part, packagetype, python_version, suffix = kinds[kind]
                 filename = f"{module}-{version}{suffix}"
                 digest = sha256(f"{filename}:{package_id}".encode()).hexdigest()
                 url = f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{filename}"
                 size = int(exp(8.5 + sizes * draw()))
-                if line is not None:
+                if forms is None:
                     files.append(
-                        template
-                        % pick(
-                            (
-                                filename,
-                                url,
-                                size,
-                                "sdist" if kind == 0 else "bdist_wheel",
-                                "source" if kind == 0 else "py3",
-                                requires_json,
-                                requires_html,
-                                digest,
-                                digest[:32],
-                                seconds,
-                                milliseconds,
-                                release_id,
-                                stamp,
-                            )
+                        file_row(
+                            release_id,
+                            filename,
+                            url,
+                            size,
+                            packagetype,
+                            python_version,
+                            requires,
+                            digest,
+                            digest[:32],
+                            moment or BASE_DATE + timedelta(seconds=at),
                         )
                     )
                     continue
+                args = (
+                    filename,
+                    url,
+                    size,
+                    packagetype,
+                    python_version,
+                    *forms,
+                    digest,
+                    digest[:32],
+                    seconds,
+                    milliseconds,
+                )
+                json_entry = json_t % json_pick(args)
+                simple_html = html_t % html_pick(args)
+                simple_json = simple_t % simple_pick(args)
                 files.append(
-                    file_row(
-                        release_id,
-                        filename,
-                        url,
-                        size,
-                        "sdist" if kind == 0 else "bdist_wheel",
-                        "source" if kind == 0 else "py3",
-                        requires,
-                        digest,
-                        digest[:32],
-                        moment or BASE_DATE + timedelta(seconds=at),
+                    "".join(
+                        (
+                            head,
+                            lengths[len(filename)],
+                            filename,
+                            lengths[len(url)],
+                            url,
+                            binary_bigint(size),
+                            kind_part,
+                            shared,
+                            _SHA256_LENGTH,
+                            digest,
+                            _MD5_LENGTH,
+                            digest[:32],
+                            stamp,
+                            lengths[len(json_entry)],
+                            json_entry,
+                            lengths[len(simple_html)],
+                            simple_html,
+                            lengths[len(simple_json)],
+                            simple_json,
+                            file_tail,
+                        )
                     )
                 )
         moment = BASE_DATE + timedelta(seconds=at)

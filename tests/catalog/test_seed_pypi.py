@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Max
 
+from catalog.file_entries import ENTRY_FIELDS
 from catalog.models import Maintainer, Package, Release, ReleaseFile
 from catalog.services.seed import CatalogNotEmpty
 from catalog.services.seed_pypi import catalog_seed_pypi
@@ -182,8 +183,7 @@ def test_every_loaded_table_has_planner_statistics_after_a_committed_seed():
     tables += ["catalog_user", "catalog_searchterm", Package.classifiers.through._meta.db_table]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tablename, count(*) FROM pg_stats WHERE tablename = ANY(%s) "
-            "GROUP BY tablename",
+            "SELECT tablename, count(*) FROM pg_stats WHERE tablename = ANY(%s) GROUP BY tablename",
             [tables],
         )
         analyzed = dict(cursor.fetchall())
@@ -302,24 +302,112 @@ def test_seeded_entries_are_what_file_entries_computes(requires, filename):
     expected = file_entries(entry_values(values))
     assert row[: len(given) + 1] == (17, *given)
     assert dict(zip(ENTRY_FIELDS, row[len(given) + 1 :], strict=True)) == expected
-    # On PostgreSQL the seeder formats the file's COPY line in one step: the same line
-    # the writer makes of the row.
+    # On PostgreSQL a file that is not plain takes the writer's binary row of it.
     writer = _writers()["files"]
     if writer.postgres:
-        assert _file_line(writer, 17, *given) == writer.copy_text([row]).decode()
+        assert _file_line(writer, 17, *given) == writer.binary_row(row)
+
+
+def test_copy_rows_made_in_one_step_are_what_the_writers_make_of_the_rows():
+    """On PostgreSQL the generator makes release and file rows as binary COPY rows (and a
+    package's search terms as COPY text) in one step, from shared parts; each block is
+    what the writers make of the tuples the other databases get, byte for byte."""
+    from django.db import connection
+
+    from catalog.services.seed import vocabulary_ensure
+    from catalog.services.seed_pypi import _blocks, _plan, _writers
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    licenses, classifiers = vocabulary_ensure()
+    writers = _writers()
+    assert writers["files"].binary and writers["releases"].binary
+
+    def blocks(copy_lines):
+        plan = _plan(
+            projects=400,
+            seed=12,
+            chunk=150,
+            writers=writers,
+            licenses=licenses,
+            classifiers=classifiers,
+            password="not-hashed",
+            copy_lines=copy_lines,
+        )
+        return [(table, writers[table].copy_text(rows)) for table, rows in _blocks(plan)]
+
+    made, from_tuples = blocks(True), blocks(False)
+    assert [table for table, _data in made] == [table for table, _data in from_tuples]
+    assert {"releases", "files", "search terms"} <= {table for table, _data in made}
+    for (table, data), (_table, expected) in zip(made, from_tuples, strict=True):
+        assert data == expected, table
+
+
+def test_binary_copy_writes_what_it_is_given():
+    """Binary COPY rows: NULL, booleans, non-ASCII text, aware times in another zone and
+    with microseconds come back as written."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from django.db import connection
+
+    from catalog.services.bulk_load import TableWriter
+    from catalog.services.seed_pypi import _FILE_GIVEN, _with_entries
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    package = Package.objects.create(display_name="binary-copy")
+    releases = TableWriter(
+        Release,
+        ["id", "package_id", "version", "sort_key", "is_prerelease", "yanked", "created"],
+        binary=True,
+    )
+    zone = timezone(timedelta(hours=-5))
+    created = datetime(2021, 3, 4, 5, 6, 7, 891011, tzinfo=zone)
+    releases.write(
+        [
+            (987001, package.pk, "1.0", "a", False, True, created),
+            (987002, package.pk, "2.0b1", "b", True, False, None),
+        ]
+    )
+    rows = Release.objects.filter(package=package).order_by("pk")
+    assert list(rows.values_list("pk", "version", "is_prerelease", "yanked", "created")) == [
+        (987001, "1.0", False, True, created.astimezone(UTC)),
+        (987002, "2.0b1", True, False, None),
+    ]
+    files = TableWriter(ReleaseFile, ["release_id", *_FILE_GIVEN, *ENTRY_FIELDS], binary=True)
+    row = _with_entries(
+        987001,
+        "ünïcode-1.0.tar.gz",
+        "https://files.example.org/ünïcode-1.0.tar.gz",
+        12345678901,
+        "sdist",
+        "source",
+        None,
+        "c" * 64,
+        "d" * 32,
+        created,
+    )
+    files.write([row])
+    stored = ReleaseFile.objects.get(release_id=987001)
+    values = [getattr(stored, name) for name in ("release_id", *_FILE_GIVEN, *ENTRY_FIELDS)]
+    assert values == [*row[:9], created.astimezone(UTC), *row[10:]]
+    # The defaults of the columns not given, as the ORM fills them.
+    assert (stored.has_sig, stored.yanked, stored.blake2b_256) == (False, False, "")
 
 
 @pytest.mark.parametrize("at", [0, 1, 59, 3599, 86399, 86400, 123456789, 577411199])
-def test_seeded_times_as_text_are_what_str_and_the_iso_forms_write(at):
-    """Release and file COPY lines print times from a day's and a second's text."""
+def test_seeded_times_are_what_the_iso_forms_and_binary_copy_write(at):
+    """Release and file rows carry times made from a day's and a second's text."""
     from datetime import timedelta
 
     from catalog.file_entries import iso_ms, iso_seconds
+    from catalog.services.bulk_load import binary_timestamp
     from catalog.services.seed_pypi import _SeedTimes
     from catalog.services.seed_vocabulary import BASE_DATE
 
     moment = BASE_DATE + timedelta(seconds=at)
     times = _SeedTimes()
-    assert times.texts(at) == (str(moment), iso_seconds(moment), iso_ms(moment))
+    assert times.texts(at) == (iso_seconds(moment), iso_ms(moment))
     # From its caches the second time.
-    assert times.texts(at) == (str(moment), iso_seconds(moment), iso_ms(moment))
+    assert times.texts(at) == (iso_seconds(moment), iso_ms(moment))
+    assert times.binary(at) == binary_timestamp(moment)
