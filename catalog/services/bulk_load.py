@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from django.db import connection, models
@@ -47,6 +48,10 @@ def copy_escape(value: str) -> str:
 # COPY's binary format: the header (signature, flags, no extension) and the trailer.
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 BINARY_TRAILER = struct.pack("!h", -1)
+_HEADER_TEXT, _TRAILER_TEXT = (
+    (BINARY_HEADER.decode("latin-1"),),
+    (BINARY_TRAILER.decode("latin-1"),),
+)
 BINARY_NULL = struct.pack("!i", -1).decode("latin-1")
 # PostgreSQL's timestamps count microseconds from this moment.
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -235,7 +240,9 @@ class TableWriter:
             return b""
         if self.binary:
             lines = rows if isinstance(rows[0], str) else [self.binary_row(row) for row in rows]
-            return BINARY_HEADER + "".join(lines).encode("latin-1") + BINARY_TRAILER
+            # One join and one encode of the block (tens of megabytes), header and
+            # trailer inside: each further concatenation copies it all again.
+            return "".join(chain(_HEADER_TEXT, lines, _TRAILER_TEXT)).encode("latin-1")
         if isinstance(rows[0], str):
             # Lines made by the caller from ``copy_tail`` (the seeder's file rows).
             return "".join(rows).encode()
