@@ -57,7 +57,8 @@ def _catalog_ensure(size: int) -> None:
     from django.core.management import call_command
 
     from audit.context import audit_disabled
-    from catalog.models import Package, Release, User
+    from catalog.models import Package, PackageListing, Release, User
+    from catalog.services.listings import listings_refresh, listings_refresh_all
     from catalog.services.seed_pypi import catalog_seed_pypi
 
     call_command("migrate", verbosity=0)
@@ -79,6 +80,10 @@ def _catalog_ensure(size: int) -> None:
                 Release(package=package, version=f"{i // 100}.{i % 100}") for i in range(1000)
             ]
             Release.objects.bulk_create(releases)
+            listings_refresh(package_ids=[package.pk])  # bulk_create sends no signals
+    if not PackageListing.objects.exists():
+        # A catalog seeded before the kept listings (the seeder builds them now).
+        print(f"built {listings_refresh_all():,} release listings", file=sys.stderr)
     if not User.objects.filter(username="scale-admin").exists():
         User.objects.create_superuser("scale-admin", "scale-admin@example.org", "scale-admin")
 

@@ -249,3 +249,7 @@ CATALOG_LIST_CACHE_SECONDS = int(os.environ.get("CATALOG_LIST_CACHE_SECONDS", "3
 CATALOG_PACKAGE_CACHE_SECONDS = int(os.environ.get("CATALOG_PACKAGE_CACHE_SECONDS", "86400"))
 # A package stamp just checked is trusted this long (0: check on every request).
 CATALOG_STAMP_SECONDS = float(os.environ.get("CATALOG_STAMP_SECONDS", "1"))
+# Packages with at least this many releases keep their release lists rendered
+# (history, JSON API releases, Simple files: catalog.services.listings), rebuilt
+# when their releases or files are written; smaller ones are read from the rows.
+CATALOG_LISTING_MIN_RELEASES = int(os.environ.get("CATALOG_LISTING_MIN_RELEASES", "200"))

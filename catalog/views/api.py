@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_safe
 from catalog import selectors
 from catalog.file_entries import file_json
 from catalog.links import path_for
+from catalog.selectors.common import json_releases_join
 from catalog.selectors.types import FileRow, NotFound, ReleaseDetail, ReleaseRow
 from catalog.versions import canonicalize_name
 from catalog.views.cache import conditional, last_modified_set, page_cached
@@ -27,14 +27,6 @@ def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-# What json.dumps writes as it is between quotes (most versions are only these).
-_JSON_PLAIN = re.compile(r"[A-Za-z0-9._+!-]*")
-
-
-def _version_key(version: str) -> str:
-    return f'"{version}"' if _JSON_PLAIN.fullmatch(version) else _dumps(version)
 
 
 def _classifiers_in_order(published: list[str], current: list[str]) -> list[str]:
@@ -114,10 +106,9 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
     parts = [f'{{"info": {_dumps(info)}, "last_serial": {_dumps(detail.last_serial)}']
     if version is None:
         # PyPI lists every release (oldest first) only on the project URL.
-        releases = ", ".join(
-            f"{_version_key(r.version)}: [{', '.join(data.files[r.version])}]"
-            for r in reversed(detail.releases)
-        )
+        releases = data.releases_text
+        if releases is None:
+            releases = json_releases_join(detail.releases, data.files)
         parts.append(f', "releases": {{{releases}}}')
     urls = [_file_json(f, release=release) for f in release.files] if release else []
     # Stored with the package's info (its newest release's); for another

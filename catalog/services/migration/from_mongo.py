@@ -82,6 +82,7 @@ from catalog.services.migration.state import (
     progress_bar,
     state_collection,
 )
+from catalog.services.listings import listings_refresh_all
 from catalog.services.sync import live_sync_suspended
 
 COLLECTIONS = ("users", "packages", "releases")
@@ -355,6 +356,10 @@ def catalog_migrate_from_mongo(
             for name in COLLECTIONS
             if name in collections
         ]
+    if not dry_run:
+        # Rows were written in bulk (no signals): the large packages' listings,
+        # made stale by the triggers, are built again once.
+        listings_refresh_all()
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,
