@@ -603,8 +603,10 @@ class PackageListing(models.Model):
     releases_updated = models.DateTimeField(null=True)
     # The history's <li> rows, none marked as the shown release.
     history = models.TextField(blank=True)
-    # The JSON API's "releases" object, between its braces.
+    # The JSON API's "releases" object, between its braces, and the SHA-256 of its
+    # UTF-8 bytes (the page's ETag hashes this, not the megabytes it stands for).
     json_releases = models.TextField(blank=True)
+    json_releases_sha256 = models.CharField(max_length=64, blank=True)
     # Every file's Simple entry as served: HTML lines, and PEP 691 objects joined by ", ".
     simple_html = models.TextField(blank=True)
     simple_json = models.TextField(blank=True)

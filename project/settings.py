@@ -119,6 +119,12 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A page cache of 32 MB per connection (SQLite's default is 2 MB): a large
+    # package's kept listing (catalog.services.listings) is a megabyte of
+    # overflow pages, which the default cache evicted between two requests.
+    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA cache_size = -32000"
+
 AUTH_USER_MODEL = "catalog.User"
 
 AUTH_PASSWORD_VALIDATORS = [

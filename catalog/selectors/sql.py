@@ -480,7 +480,11 @@ _JSON_COLUMNS = tuple(dict.fromkeys((*DETAIL_COLUMNS, *PUBLISHED_FIELDS, *LISTIN
 
 
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
-    columns = _JSON_COLUMNS if version else (*_JSON_COLUMNS, "listing__json_releases")
+    columns = (
+        _JSON_COLUMNS
+        if version
+        else (*_JSON_COLUMNS, "listing__json_releases", "listing__json_releases_sha256")
+    )
     package = _package(name, columns)
     detail = _package_detail(package, version)
     published = {f: package[f] for f in PUBLISHED_FIELDS}
@@ -494,6 +498,7 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
             files={},
             published=published,
             releases_text=package["listing__json_releases"],
+            releases_sha256=package["listing__json_releases_sha256"],
         )
     files = json_release_files(package_id=package["pk"], releases=detail.releases)
     return PackageJson(

@@ -138,6 +138,8 @@ class PackageJson:
     # The "releases" object between its braces, from the package's kept listing;
     # None: join it from ``files`` (catalog.selectors.common.json_releases_join).
     releases_text: str | None = None
+    # The SHA-256 of ``releases_text`` (UTF-8), kept with it.
+    releases_sha256: str | None = None
 
 
 # Package fields served back as published by the JSON API.

@@ -19,6 +19,7 @@ the pages then read the rows until the next build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -49,13 +50,15 @@ def listing_values(*, package_id: int, name: str) -> dict:
     """A listing's fields for this package, from its rows as they are now."""
     releases = sql.release_history(package_id=package_id)
     files = sql.json_release_files(package_id=package_id, releases=releases)
+    json_releases = json_releases_join(releases, files)
     return {
         "format": listing_format(),
         "name": name,
         "default_version": default_version(releases),
         "releases_updated": sql.releases_updated(package_id=package_id),
         "history": history_rows(releases, escape(path_for("catalog:package", name)), None),
-        "json_releases": json_releases_join(releases, files),
+        "json_releases": json_releases,
+        "json_releases_sha256": hashlib.sha256(json_releases.encode()).hexdigest(),
         "simple_html": "".join(sql.simple_files(package_id=package_id, form="html")),
         "simple_json": ", ".join(sql.simple_files(package_id=package_id, form="json")),
         "simple_versions": json.dumps(sql.simple_versions(package_id=package_id)),

@@ -59,6 +59,7 @@ from catalog.documents import (
     release_document_id,
 )
 from catalog.models import Package, Release, User
+from catalog.services.listings import listings_refresh_all
 from catalog.services.migration.from_mongo_rows import (
     BatchPlan,
     MappedDocument,
@@ -82,7 +83,6 @@ from catalog.services.migration.state import (
     progress_bar,
     state_collection,
 )
-from catalog.services.listings import listings_refresh_all
 from catalog.services.sync import live_sync_suspended
 
 COLLECTIONS = ("users", "packages", "releases")
