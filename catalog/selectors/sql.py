@@ -564,30 +564,62 @@ _SIMPLE_VERSIONS = PreparedQuery(
 )
 
 
-def _simple_files_query(entry: str) -> PreparedQuery:
+# What a release lends its files on the Simple page (catalog.file_entries).
+_FILE_LENDS = (
+    "requires_python",
+    "yanked",
+    "yanked_reason",
+    "release__requires_python",
+    "release__yanked",
+    "release__yanked_reason",
+)
+
+
+def _files_query(*entries: str) -> PreparedQuery:
+    """A package's files by filename: the columns ``entries``, then ``_FILE_LENDS``."""
     return PreparedQuery(
         lambda package_id: (
             ReleaseFile.objects.filter(release__package_id=package_id)
             .order_by("filename")
-            .values_list(
-                entry,
-                "requires_python",
-                "yanked",
-                "yanked_reason",
-                "release__requires_python",
-                "release__yanked",
-                "release__yanked_reason",
-            )
+            .values_list(*entries, *_FILE_LENDS)
         ),
         params=("package_id",),
         kinds=(int,),
     )
 
 
-_SIMPLE_FILES = {
-    "html": _simple_files_query("simple_html"),
-    "json": _simple_files_query("simple_json"),
-}
+_SIMPLE_FILES = {"html": _files_query("simple_html"), "json": _files_query("simple_json")}
+_LISTING_FILES = _files_query("release__version", "json_entry", "simple_html", "simple_json")
+
+
+def listing_files(*, package_id: int) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """Every file of a package as its pages serve it, from one read: the JSON API entries by
+    version, and the Simple HTML and PEP 691 entries by filename."""
+    json_files: dict[str, list[str]] = defaultdict(list)
+    html: list[str] = []
+    objects: list[str] = []
+    for (
+        version,
+        json_entry,
+        html_entry,
+        json_object,
+        rp,
+        yanked,
+        reason,
+        *release,
+    ) in _LISTING_FILES.rows(package_id):
+        json_files[version].append(
+            json_entry_show(
+                json_entry,
+                file_yanked=yanked,
+                release_yanked=release[1],
+                release_reason=release[2],
+            )
+        )
+        values = {"requires_python": rp, "yanked": yanked, "yanked_reason": reason}
+        html.append(simple_entry(html_entry, values, release, form="html"))
+        objects.append(simple_entry(json_object, values, release, form="json"))
+    return json_files, html, objects
 
 
 def simple_versions(*, package_id: int) -> list[str]:

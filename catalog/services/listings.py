@@ -49,8 +49,8 @@ def listing_min_releases() -> int:
 def listing_values(*, package_id: int, name: str) -> dict:
     """A listing's fields for this package, from its rows as they are now."""
     releases = sql.release_history(package_id=package_id)
-    files = sql.json_release_files(package_id=package_id, releases=releases)
-    json_releases = json_releases_join(releases, files)
+    json_files, simple_html, simple_json = sql.listing_files(package_id=package_id)
+    json_releases = json_releases_join(releases, json_files)
     return {
         "format": listing_format(),
         "name": name,
@@ -59,9 +59,10 @@ def listing_values(*, package_id: int, name: str) -> dict:
         "history": history_rows(releases, escape(path_for("catalog:package", name)), None),
         "json_releases": json_releases,
         "json_releases_sha256": hashlib.sha256(json_releases.encode()).hexdigest(),
-        "simple_html": "".join(sql.simple_files(package_id=package_id, form="html")),
-        "simple_json": ", ".join(sql.simple_files(package_id=package_id, form="json")),
-        "simple_versions": json.dumps(sql.simple_versions(package_id=package_id)),
+        "simple_html": "".join(simple_html),
+        "simple_json": ", ".join(simple_json),
+        # Oldest first: the history's order reversed (both order on sort key, then id).
+        "simple_versions": json.dumps([r.version for r in reversed(releases)]),
     }
 
 
