@@ -185,6 +185,11 @@ def listing_format() -> str:
     return _format(settings.TIME_ZONE, LISTING_VERSION)
 
 
+def listing_min_releases() -> int:
+    """How many releases make a package large enough to keep its listings (both stores)."""
+    return int(getattr(settings, "CATALOG_LISTING_MIN_RELEASES", 200))
+
+
 def listing_current(written: int | None, built: int | None, format: str | None) -> bool:
     """Whether a listing read with these values may be shown."""
     return built is not None and built == written and format == listing_format()

@@ -38,15 +38,15 @@ def _version_key(version: str) -> str:
     )
 
 
-def json_releases_join(releases: Sequence[ReleaseRow], files: Mapping[str, list[str]]) -> str:
-    """The JSON API's "releases" object between its braces: every release (``releases``
-    newest first, listed oldest first, as PyPI does) with its files' stored entries.
+def json_releases_join(versions: Sequence[str], files: Mapping[str, list[str]]) -> str:
+    """The JSON API's "releases" object between its braces: every release (``versions``
+    newest first, listed oldest first, as PyPI does) with its files' entries as served.
 
     Joined as json.dumps(..., ensure_ascii=False) of the whole object would write it.
     """
     return ", ".join(
-        f"{_version_key(r.version)}: [{', '.join(files.get(r.version, ()))}]"
-        for r in reversed(releases)
+        f"{_version_key(version)}: [{', '.join(files.get(version, ()))}]"
+        for version in reversed(versions)
     )
 
 

@@ -26,12 +26,11 @@ import threading
 from collections.abc import Iterable
 from html import escape
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 
 from catalog.links import path_for
-from catalog.listings import listing_format
+from catalog.listings import listing_format, listing_min_releases
 from catalog.models import Package, PackageListing, Release
 from catalog.selectors import sql
 from catalog.selectors.common import default_version, json_releases_join
@@ -42,15 +41,11 @@ logger = logging.getLogger(__name__)
 _local = threading.local()
 
 
-def listing_min_releases() -> int:
-    return int(getattr(settings, "CATALOG_LISTING_MIN_RELEASES", 200))
-
-
 def listing_values(*, package_id: int, name: str) -> dict:
     """A listing's fields for this package, from its rows as they are now."""
     releases = sql.release_history(package_id=package_id)
     json_files, simple_html, simple_json = sql.listing_files(package_id=package_id)
-    json_releases = json_releases_join(releases, json_files)
+    json_releases = json_releases_join([r.version for r in releases], json_files)
     return {
         "format": listing_format(),
         "name": name,

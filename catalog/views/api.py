@@ -118,7 +118,7 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
         # PyPI lists every release (oldest first) only on the project URL.
         releases = data.releases_text
         if releases is None:
-            releases = json_releases_join(detail.releases, data.files)
+            releases = json_releases_join([r.version for r in detail.releases], data.files)
         head += ', "releases": {'
         tail = "}" + tail
         response = HttpResponse("".join((head, releases, tail)), content_type="application/json")

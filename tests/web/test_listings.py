@@ -7,9 +7,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from mongoengine.connection import get_db
 
 from catalog.listings import listing_triggers_ensure
 from catalog.models import PackageListing, Release, ReleaseFile
+from catalog.package_files import TEXT_KINDS, TEXTS_COLLECTION
 from catalog.services.listings import listings_refresh
 from tests.web.conftest import fill_mongo, make_release
 
@@ -218,3 +220,30 @@ def call_command_output(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def test_mongo_pages_are_served_from_the_kept_texts(client, large, settings):
+    live = pages(client)
+    fill_mongo()  # the writers' refresh keeps the texts of packages large enough
+    texts = get_db()[TEXTS_COLLECTION]
+    assert sorted(d["kind"] for d in texts.find({"package": "demo-pkg"})) == sorted(TEXT_KINDS)
+    assert texts.count_documents({"package": "demo"}) == 0  # one release: too small
+    settings.CATALOG_READ_BACKEND = "mongo"
+    assert pages(client) == live
+    texts.update_one({"_id": "demo-pkg#simple_html#0"}, {"$set": {"text": "kept-simple<br>\n"}})
+    assert "kept-simple<br>" in client.get("/simple/demo-pkg/").content.decode()
+    # A text whose pieces are not all of one build (being rewritten) is not used.
+    texts.update_one({"_id": "demo-pkg#simple_html#0"}, {"$set": {"build": "another"}})
+    assert client.get("/simple/demo-pkg/").content == live[5][0]
+    texts.update_one({"_id": "demo-pkg#json#0"}, {"$set": {"chunks": 2}})  # a piece missing
+    assert client.get("/pypi/demo-pkg/json").content == live[3][0]
+
+
+def test_a_text_longer_than_a_document_is_kept_in_pieces(client, large, settings, monkeypatch):
+    live = pages(client)
+    monkeypatch.setattr("catalog.package_files.TEXT_CHUNK", 100)
+    fill_mongo()
+    pieces = get_db()[TEXTS_COLLECTION].count_documents({"package": "demo-pkg", "kind": "json"})
+    assert pieces > 10
+    settings.CATALOG_READ_BACKEND = "mongo"
+    assert pages(client) == live

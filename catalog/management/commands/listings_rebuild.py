@@ -5,12 +5,9 @@ import time
 from django.core.management.base import CommandError, CommandParser
 
 from audit.context import AuditedCommand
+from catalog.listings import listing_min_releases
 from catalog.models import Package
-from catalog.services.listings import (
-    listing_min_releases,
-    listings_refresh,
-    listings_refresh_all,
-)
+from catalog.services.listings import listings_refresh, listings_refresh_all
 
 
 class Command(AuditedCommand):
