@@ -183,6 +183,10 @@ def catalog_prepare(*, database_url: str, packages: int) -> dict[str, int]:
     for name, count in ((THIRTY, 30), (THOUSAND, 1000)):
         if not Package.objects.filter(name=name).exists():
             _release_package(name, count, maintainer=maintainer)
+    # The catalog may predate the kept listings, and _release_package writes in bulk.
+    from catalog.services.listings import listings_refresh_all
+
+    listings_refresh_all()
     if connections["default"].vendor == "postgresql":
         # Fresh bulk loads have no planner statistics until autovacuum runs.
         with connections["default"].cursor() as cursor:

@@ -3,6 +3,7 @@
     scripts/bench scale                               # PostgreSQL, sizes 1000,10000,100000
     scripts/bench scale --sizes 1000,10000 --samples 20
     scripts/bench scale --backends sql,mongo --mongo-max-size 10000
+    scripts/bench scale --backends sql,sqlite --sqlite-max-size 100000
 
 For each size a PostgreSQL database ``pyindex_scale_<size>`` is migrated and
 seeded once with ``seed_catalog --profile pypi`` (kept for later runs), plus one
@@ -12,6 +13,8 @@ client: server time, no network) ``--samples`` times, cold (page cache off)
 and warm (page cache on, after one request fills it), and reports p50 and p99
 in milliseconds. The mongo backend first brings the MongoDB documents up to
 date with ``migrate_to_mongo`` (incremental), on sizes up to --mongo-max-size.
+The sqlite backend reads the same pages from a SQLite catalog seeded the same
+way (``var/scale_<size>.sqlite3``, kept), on sizes up to --sqlite-max-size.
 
 The parent prints one table and, for each page, the ratio of its cold p50 at
 the largest size to the smallest. Targets (issue #16): at most 1.5 for every
@@ -57,7 +60,8 @@ def _catalog_ensure(size: int) -> None:
     from django.core.management import call_command
 
     from audit.context import audit_disabled
-    from catalog.models import Package, Release, User
+    from catalog.models import Package, PackageListing, Release, User
+    from catalog.services.listings import listings_refresh, listings_refresh_all
     from catalog.services.seed_pypi import catalog_seed_pypi
 
     call_command("migrate", verbosity=0)
@@ -79,6 +83,10 @@ def _catalog_ensure(size: int) -> None:
                 Release(package=package, version=f"{i // 100}.{i % 100}") for i in range(1000)
             ]
             Release.objects.bulk_create(releases)
+            listings_refresh(package_ids=[package.pk])  # bulk_create sends no signals
+    if not PackageListing.objects.exists():
+        # A catalog seeded before the kept listings (the seeder builds them now).
+        print(f"built {listings_refresh_all():,} release listings", file=sys.stderr)
     if not User.objects.filter(username="scale-admin").exists():
         User.objects.create_superuser("scale-admin", "scale-admin@example.org", "scale-admin")
 
@@ -195,8 +203,13 @@ def _database_ensure(base: str, size: int) -> str:
     return parts._replace(path="/" + name).geturl()
 
 
+def _sqlite_url(size: int) -> str:
+    return f"sqlite:///{ROOT / 'var' / f'scale_{size}.sqlite3'}"
+
+
 def _run_child(size: int, backend: str, url: str, samples: int) -> dict:
-    env = {**os.environ, **CHILD_ENV, "DATABASE_URL": url, "CATALOG_READ_BACKEND": backend}
+    read = "mongo" if backend == "mongo" else "sql"  # sqlite: the sql selectors on SQLite
+    env = {**os.environ, **CHILD_ENV, "DATABASE_URL": url, "CATALOG_READ_BACKEND": read}
     done = subprocess.run(
         [
             sys.executable,
@@ -220,8 +233,13 @@ def _run_child(size: int, backend: str, url: str, samples: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--backends", default="sql", help="sql, mongo or both, comma-separated")
+    parser.add_argument(
+        "--backends",
+        default="sql",
+        help="sql (PostgreSQL), mongo (MongoDB, copied from PostgreSQL), sqlite; comma-separated",
+    )
     parser.add_argument("--mongo-max-size", type=int, default=10000)
+    parser.add_argument("--sqlite-max-size", type=int, default=100000)
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--postgres-url", default=f"postgres://postgres@127.0.0.1:{PG_PORT}/")
     parser.add_argument("--json", action="store_true")
@@ -238,6 +256,11 @@ def main() -> int:
         url = _database_ensure(args.postgres_url, size)
         for backend in backends:
             if backend == "mongo" and size > args.mongo_max_size:
+                continue
+            if backend == "sqlite":
+                if size > args.sqlite_max_size:
+                    continue
+                results.append(_run_child(size, backend, _sqlite_url(size), args.samples))
                 continue
             results.append(_run_child(size, backend, url, args.samples))
     if args.json:

@@ -574,6 +574,49 @@ class CatalogCounter(models.Model):
         return f"{self.name}: {self.value}"
 
 
+class PackageListing(models.Model):
+    """A large package's release lists, rendered when its releases and files were written.
+
+    A package with 1,000 releases lists them all on its page (the history),
+    in its JSON API and on its Simple page: thousands of rows read and joined
+    on every cold view. ``catalog.listings`` keeps them here as text, for
+    packages with at least CATALOG_LISTING_MIN_RELEASES releases.
+
+    Database triggers (``catalog.listings``) add one to ``written`` in the
+    transaction of any write to the package's releases or files, whatever
+    wrote it (admin, importer, bulk SQL). A listing is built from the rows
+    committed after ``written`` was read, and records that value in
+    ``built``; the pages use it only while ``built == written`` and its
+    ``format`` and ``name`` are current, and read the rows otherwise.
+    """
+
+    package = models.OneToOneField(
+        Package, on_delete=models.CASCADE, primary_key=True, related_name="listing"
+    )
+    written = models.BigIntegerField(default=0)
+    built = models.BigIntegerField(null=True)
+    # What the rendering depends on besides the rows (catalog.listings.listing_format).
+    format = models.CharField(max_length=64, blank=True)
+    # The package name the history's links were made for.
+    name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
+    default_version = models.CharField(max_length=VERSION_MAX_LENGTH, null=True)
+    releases_updated = models.DateTimeField(null=True)
+    # The history's <li> rows, none marked as the shown release.
+    history = models.TextField(blank=True)
+    # The JSON API's "releases" object, between its braces, and the SHA-256 of its
+    # UTF-8 bytes (the page's ETag hashes this, not the megabytes it stands for).
+    json_releases = models.TextField(blank=True)
+    json_releases_sha256 = models.CharField(max_length=64, blank=True)
+    # Every file's Simple entry as served: HTML lines, and PEP 691 objects joined by ", ".
+    simple_html = models.TextField(blank=True)
+    simple_json = models.TextField(blank=True)
+    # The versions of the PEP 691 answer, as a JSON array.
+    simple_versions = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"listing of {self.name} (built {self.built}, written {self.written})"
+
+
 # pk, name, display_name, summary, keywords
 SearchSource = tuple[int, str, str, str | None, str | None]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from catalog.documents import COUNTERS_COLLECTION, NEWEST_ID, PackageDocument
+from catalog.documents import COUNTERS_COLLECTION, COUNTERS_ID, NEWEST_ID, PackageDocument
 
 # Widening windows back from ``since`` (or now): each a range read on an index.
 NEWEST_WINDOWS = (timedelta(days=1), timedelta(days=30), timedelta(days=365), timedelta(days=3650))
@@ -83,3 +83,30 @@ def newest_lists_refresh() -> dict[str, Any]:
         }
     db[COUNTERS_COLLECTION].replace_one({"_id": NEWEST_ID}, doc, upsert=True)
     return doc
+
+
+def counters_recount(db=None) -> dict[str, int]:
+    """Count what MongoDB holds into the counters document (``_id`` COUNTERS_ID).
+
+    The migration and the live sync copy the relational counters, which describe
+    the same rows. A merge or an offline job writes documents no row stands for
+    (or deletes some), so after one the home page's counts are taken from the
+    collections themselves: a count of each, and the files summed over the
+    release documents on the server.
+    """
+    db = db if db is not None else _database()
+    totals = list(
+        db.releases.aggregate(
+            [{"$group": {"_id": None, "files": {"$sum": {"$size": {"$ifNull": ["$files", []]}}}}}]
+        )
+    )
+    counts = {
+        "packages": db.packages.count_documents({}),
+        "releases": db.releases.count_documents({}),
+        "files": totals[0]["files"] if totals else 0,
+        "users": db.users.count_documents({}),
+    }
+    db[COUNTERS_COLLECTION].replace_one(
+        {"_id": COUNTERS_ID}, {"_id": COUNTERS_ID, **counts}, upsert=True
+    )
+    return counts

@@ -31,10 +31,12 @@ from mongoengine import signals as mongo_signals
 from audit.signals import objects_restored
 from catalog.counters import triggers_ensure
 from catalog.documents import PackageDocument, ReleaseDocument, UserDocument
+from catalog.listings import listing_triggers_ensure
 from catalog.models import Classifier, License, Maintainer, Package, Release, ReleaseFile, User
 from catalog.newest import newest_lists_refresh
 from catalog.normalize import user_emails_normalize
 from catalog.package_files import package_files_refresh
+from catalog.services.listings import listings_refresh_on_commit
 from catalog.services.package_summaries import package_summaries_refresh
 from catalog.services.sync import live_sync_enabled, live_sync_enqueue
 
@@ -125,8 +127,16 @@ def package_links_changed(sender, instance, action: str, reverse: bool, pk_set, 
 
 
 def rows_restored(sender, pks, **kwargs) -> None:
-    """Rows a restore of a deletion recreated in bulk (no post_save): rebuild their documents."""
-    if not live_sync_enabled() or not pks:
+    """Rows a restore of a deletion recreated in bulk (no post_save): rebuild their documents
+    and their packages' listings."""
+    if not pks:
+        return
+    if sender is Release:
+        listings_refresh_on_commit(releases=pks)
+    elif sender is ReleaseFile:
+        releases = ReleaseFile.objects.filter(pk__in=pks).values_list("release_id", flat=True)
+        listings_refresh_on_commit(releases=set(releases))
+    if not live_sync_enabled():
         return
     if sender is Release:
         packages = Release.objects.filter(pk__in=pks).values_list("package_id", flat=True)
@@ -141,6 +151,19 @@ def rows_restored(sender, pks, **kwargs) -> None:
         live_sync_enqueue(packages=pks)
     elif sender is User:
         live_sync_enqueue(users=pks)
+
+
+def listing_package_changed(sender, instance: Package, **kwargs) -> None:
+    # The history's links hold the package's name.
+    listings_refresh_on_commit(packages=[instance.pk])
+
+
+def listing_release_changed(sender, instance: Release, **kwargs) -> None:
+    listings_refresh_on_commit(packages=[instance.package_id])
+
+
+def listing_file_changed(sender, instance: ReleaseFile, **kwargs) -> None:
+    listings_refresh_on_commit(releases=[instance.release_id])
 
 
 def connect() -> None:
@@ -174,6 +197,18 @@ def connect() -> None:
                 sender=model,
                 dispatch_uid=f"catalog.serial.{signal_name(signal)}.{model.__name__}",
             )
+    # The kept listings of large packages (catalog.services.listings).
+    for receiver, model in (
+        (listing_package_changed, Package),
+        (listing_release_changed, Release),
+        (listing_file_changed, ReleaseFile),
+    ):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                receiver,
+                sender=model,
+                dispatch_uid=f"catalog.listings.{signal_name(signal)}.{model.__name__}",
+            )
     for receiver, model in ((license_changed, License), (classifier_changed, Classifier)):
         post_save.connect(receiver, sender=model, dispatch_uid=f"catalog.live_sync.save.{model}")
         pre_delete.connect(
@@ -190,12 +225,23 @@ def connect() -> None:
         sender=apps.get_app_config("catalog"),
         dispatch_uid="catalog.counters.ensure",
     )
+    post_migrate.connect(
+        listing_triggers_after_migrate,
+        sender=apps.get_app_config("catalog"),
+        dispatch_uid="catalog.listings.ensure",
+    )
 
 
 def counter_triggers_ensure(sender, using: str = "default", **kwargs) -> None:
     """After a migrate: the row counters' triggers are all there (SQLite table rebuilds drop
     them; catalog.counters)."""
     triggers_ensure(using=using)
+
+
+def listing_triggers_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """After a migrate: the triggers that count writes to releases and files are all there
+    (catalog.listings)."""
+    listing_triggers_ensure(using=using)
 
 
 def signal_name(signal) -> str:

@@ -119,6 +119,12 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A page cache of 32 MB per connection (SQLite's default is 2 MB): a large
+    # package's kept listing (catalog.services.listings) is a megabyte of
+    # overflow pages, which the default cache evicted between two requests.
+    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA cache_size = -32000"
+
 AUTH_USER_MODEL = "catalog.User"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -249,3 +255,7 @@ CATALOG_LIST_CACHE_SECONDS = int(os.environ.get("CATALOG_LIST_CACHE_SECONDS", "3
 CATALOG_PACKAGE_CACHE_SECONDS = int(os.environ.get("CATALOG_PACKAGE_CACHE_SECONDS", "86400"))
 # A package stamp just checked is trusted this long (0: check on every request).
 CATALOG_STAMP_SECONDS = float(os.environ.get("CATALOG_STAMP_SECONDS", "1"))
+# Packages with at least this many releases keep their release lists rendered
+# (history, JSON API releases, Simple files: catalog.services.listings), rebuilt
+# when their releases or files are written; smaller ones are read from the rows.
+CATALOG_LISTING_MIN_RELEASES = int(os.environ.get("CATALOG_LISTING_MIN_RELEASES", "200"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +24,30 @@ def default_version(releases: Sequence[ReleaseRow]) -> str | None:
         if not release.yanked and not release.is_prerelease:
             return release.version
     return releases[0].version if releases else None
+
+
+# What json.dumps writes as it is between quotes (most versions are only these).
+_JSON_PLAIN = re.compile(r"[A-Za-z0-9._+!-]*")
+
+
+def _version_key(version: str) -> str:
+    return (
+        f'"{version}"'
+        if _JSON_PLAIN.fullmatch(version)
+        else json.dumps(version, ensure_ascii=False)
+    )
+
+
+def json_releases_join(versions: Sequence[str], files: Mapping[str, list[str]]) -> str:
+    """The JSON API's "releases" object between its braces: every release (``versions``
+    newest first, listed oldest first, as PyPI does) with its files' entries as served.
+
+    Joined as json.dumps(..., ensure_ascii=False) of the whole object would write it.
+    """
+    return ", ".join(
+        f"{_version_key(version)}: [{', '.join(files.get(version, ()))}]"
+        for version in reversed(versions)
+    )
 
 
 def maintainers_sorted(rows: Iterable[MaintainerRow]) -> list[MaintainerRow]:

@@ -10,6 +10,7 @@ the text fields.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -26,7 +27,7 @@ from catalog.documents import (
     UserDocument,
     release_document_id,
 )
-from catalog.file_entries import entry_values, file_entries, json_entry_show
+from catalog.file_entries import entry_values, file_entries
 from catalog.newest import NEWEST_LISTS, newest_docs
 from catalog.selectors.common import (
     default_version,
@@ -34,7 +35,6 @@ from catalog.selectors.common import (
     maintainers_sorted,
     search_page_check,
     search_window,
-    simple_entry,
 )
 from catalog.selectors.types import (
     HOME_LIST_LENGTH,
@@ -456,16 +456,16 @@ def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
     # JSON shows that release's files (ReleaseDetail.files).
     files: dict[str, list[str]] = {}
     if version is None:
-        for r in _releases_with_files(name, "json_entry"):
-            files[r["version"]] = [
-                json_entry_show(
-                    f["json_entry"],
-                    file_yanked=bool(f.get("yanked")),
-                    release_yanked=bool(r.get("yanked")),
-                    release_reason=r.get("yanked_reason"),
-                )
-                for f in r["files"]
-            ]
+        kept = package_files.package_texts_read(_packages().database, name, ("json",))
+        if kept is not None:
+            return PackageJson(
+                package=detail,
+                files={},
+                published=published,
+                releases_text=kept["json"],
+                releases_sha256=kept["sha256"],
+            )
+        files = package_files.json_entries(_releases_with_files(name, "json_entry"))
     return PackageJson(
         package=detail,
         files={r.version: files.get(r.version, []) for r in detail.releases},
@@ -519,30 +519,17 @@ def simple_index_stamp() -> SimpleIndexStamp:
 
 def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
     doc = _package(name, {"last_serial": 1})
-    field = "simple_json" if form == "json" else "simple_html"
-    versions: list[str] = []
-    files: list[tuple[str, str]] = []
-    for release in reversed(_releases_with_files(name, field)):
-        versions.append(release["version"])
-        lent = (
-            release.get("requires_python"),
-            bool(release.get("yanked")),
-            release.get("yanked_reason"),
-        )
-        for f in release["files"]:
-            values = {
-                "requires_python": f.get("requires_python"),
-                "yanked": bool(f.get("yanked")),
-                "yanked_reason": f.get("yanked_reason"),
-            }
-            entry = simple_entry(f[field], values, lent, form=form)
-            files.append((f["filename"], entry))
-    files.sort(key=lambda pair: pair[0])
+    kept = package_files.package_texts_read(
+        _packages().database, name, (f"simple_{form}", "versions")
+    )
+    if kept is not None:
+        # One text of every entry, joined as the page joins them.
+        versions, files = json.loads(kept["versions"]), [kept[f"simple_{form}"]]
+    else:
+        field = "simple_json" if form == "json" else "simple_html"
+        versions, files = package_files.simple_entries(_releases_with_files(name, field), form)
     return SimpleProject(
-        name=name,
-        last_serial=doc.get("last_serial") or 0,
-        versions=versions,
-        files=[entry for _, entry in files],
+        name=name, last_serial=doc.get("last_serial") or 0, versions=versions, files=files
     )
 
 

@@ -8,6 +8,7 @@ then only bound (``catalog.selectors.prepared``).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -28,6 +29,7 @@ from django.db.models.functions import Coalesce
 
 from catalog.document_fields import FILE_FIELDS
 from catalog.file_entries import json_entry_show
+from catalog.listings import listing_current
 from catalog.models import (
     CatalogCounter,
     Classifier,
@@ -248,8 +250,17 @@ DETAIL_COLUMNS = (
     "last_serial",
     "created",
     "updated",
-    "releases_updated",
 )
+# Whether the package's kept listing (catalog.services.listings) may be shown,
+# and what every page that uses it takes from it.
+LISTING_COLUMNS = (
+    "listing__written",
+    "listing__built",
+    "listing__format",
+    "listing__default_version",
+    "listing__releases_updated",
+)
+PAGE_COLUMNS = (*DETAIL_COLUMNS, *LISTING_COLUMNS, "listing__name", "listing__history")
 RELEASE_DETAIL_COLUMNS = (
     "pk",
     "version",
@@ -264,31 +275,36 @@ RELEASE_DETAIL_COLUMNS = (
 )
 
 
-def _releases_updated() -> Subquery:
-    """The newest ``updated`` of a package's releases, as a subquery."""
-    return Subquery(
-        Release.objects.filter(package_id=OuterRef("pk"))
+_RELEASES_UPDATED = PreparedQuery(
+    lambda package_id: (
+        Release.objects.filter(package_id=package_id)
         .order_by()
         .values("package_id")
         .annotate(newest=Max("updated"))
-        .values("newest")
-    )
+        .values_list("newest")
+    ),
+    params=("package_id",),
+    kinds=(int,),
+)
+
+
+def releases_updated(*, package_id: int) -> datetime | None:
+    """The newest ``updated`` of a package's releases."""
+    rows = _RELEASES_UPDATED.rows(package_id)
+    return rows[0][0] if rows else None
 
 
 def _package_query(columns: tuple[str, ...]) -> PreparedQuery:
-    def build(name: str) -> QuerySet:
-        packages = Package.objects.filter(name=name)
-        if "releases_updated" in columns:
-            packages = packages.annotate(releases_updated=_releases_updated())
-        return packages.values_list(*columns)[:1]
-
-    return PreparedQuery(build, params=("name",))
+    return PreparedQuery(
+        lambda name: Package.objects.filter(name=name).values_list(*columns)[:1],
+        params=("name",),
+    )
 
 
 _PACKAGE_QUERIES: dict[tuple[str, ...], PreparedQuery] = {}
 
 
-def _package(name: str, columns: tuple[str, ...] = DETAIL_COLUMNS) -> dict:
+def _package(name: str, columns: tuple[str, ...] = PAGE_COLUMNS) -> dict:
     query = _PACKAGE_QUERIES.get(columns)
     if query is None:
         query = _PACKAGE_QUERIES[columns] = _package_query(columns)
@@ -366,15 +382,39 @@ _HISTORY = PreparedQuery(
 )
 
 
+def release_history(*, package_id: int) -> list[ReleaseRow]:
+    """A package's releases, newest first, with what its history shows of each."""
+    return [
+        ReleaseRow(version, pre, yanked, reason, created, requires_python=requires_python)
+        for version, pre, yanked, reason, created, requires_python in _HISTORY.rows(package_id)
+    ]
+
+
+def _listing_shown(package: dict) -> bool:
+    """Whether the package row came with a listing that may be shown (``LISTING_COLUMNS``)."""
+    return listing_current(
+        package["listing__written"], package["listing__built"], package["listing__format"]
+    )
+
+
 def _package_detail(package: dict, version: str | None) -> PackageDetail:
     package_id = package["pk"]
     classifiers = sorted(name for (name,) in _CLASSIFIERS.rows(package_id))
     maintainers = maintainers_sorted(MaintainerRow(*row) for row in _MAINTAINERS.rows(package_id))
-    releases = [
-        ReleaseRow(version, pre, yanked, reason, created, requires_python=requires_python)
-        for version, pre, yanked, reason, created, requires_python in _HISTORY.rows(package_id)
-    ]
-    default = default_version(releases)
+    history = None
+    if _listing_shown(package):
+        releases: list[ReleaseRow] = []
+        default = package["listing__default_version"]
+        updated = package["listing__releases_updated"]
+        if "listing__history" in package:  # a package page: it shows the history
+            if package["listing__name"] == package["name"]:
+                history = package["listing__history"]
+            else:  # its links were made for the package's former name
+                releases = release_history(package_id=package_id)
+    else:
+        releases = release_history(package_id=package_id)
+        default = default_version(releases)
+        updated = releases_updated(package_id=package_id)
     shown = version or default
     return PackageDetail(
         name=package["name"],
@@ -402,7 +442,8 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
         releases=releases,
         default_version=default,
         release=_release_detail(package, shown) if shown else None,
-        releases_updated=package["releases_updated"],
+        releases_updated=updated,
+        history_html=history,
     )
 
 
@@ -417,26 +458,49 @@ _JSON_FILES = PreparedQuery(
 )
 
 
+def json_release_files(*, package_id: int, releases: Iterable[ReleaseRow]) -> dict[str, list[str]]:
+    """Every release's files as served in the JSON API (stored entries, yanked with their
+    release), by version; ``releases`` are the package's."""
+    yanked = {r.version: r for r in releases if r.yanked}
+    files: dict[str, list[str]] = defaultdict(list)
+    for release_version, entry, file_yanked in _JSON_FILES.rows(package_id):
+        if release_version in yanked:
+            release = yanked[release_version]
+            entry = json_entry_show(
+                entry,
+                file_yanked=file_yanked,
+                release_yanked=True,
+                release_reason=release.yanked_reason,
+            )
+        files[release_version].append(entry)
+    return files
+
+
+_JSON_COLUMNS = tuple(dict.fromkeys((*DETAIL_COLUMNS, *PUBLISHED_FIELDS, *LISTING_COLUMNS)))
+
+
 def package_json_get(*, name: str, version: str | None = None) -> PackageJson:
-    package = _package(name, tuple(dict.fromkeys((*DETAIL_COLUMNS, *PUBLISHED_FIELDS))))
+    columns = (
+        _JSON_COLUMNS
+        if version
+        else (*_JSON_COLUMNS, "listing__json_releases", "listing__json_releases_sha256")
+    )
+    package = _package(name, columns)
     detail = _package_detail(package, version)
     published = {f: package[f] for f in PUBLISHED_FIELDS}
-    files: dict[str, list[str]] = defaultdict(list)
-    if version is None:
+    if version is not None:
         # Every release's files are listed on the project JSON only; one
         # version's JSON shows that release's files (ReleaseDetail.files).
-        yanked = {r.version: r for r in detail.releases if r.yanked}
-        rows = _JSON_FILES.rows(package["pk"])
-        for release_version, entry, file_yanked in rows:
-            if release_version in yanked:
-                release = yanked[release_version]
-                entry = json_entry_show(
-                    entry,
-                    file_yanked=file_yanked,
-                    release_yanked=True,
-                    release_reason=release.yanked_reason,
-                )
-            files[release_version].append(entry)
+        return PackageJson(package=detail, files={}, published=published)
+    if _listing_shown(package):
+        return PackageJson(
+            package=detail,
+            files={},
+            published=published,
+            releases_text=package["listing__json_releases"],
+            releases_sha256=package["listing__json_releases_sha256"],
+        )
+    files = json_release_files(package_id=package["pk"], releases=detail.releases)
     return PackageJson(
         package=detail,
         files={r.version: files[r.version] for r in detail.releases},
@@ -500,37 +564,72 @@ _SIMPLE_VERSIONS = PreparedQuery(
 )
 
 
-def _simple_files_query(entry: str) -> PreparedQuery:
+# What a release lends its files on the Simple page (catalog.file_entries).
+_FILE_LENDS = (
+    "requires_python",
+    "yanked",
+    "yanked_reason",
+    "release__requires_python",
+    "release__yanked",
+    "release__yanked_reason",
+)
+
+
+def _files_query(*entries: str) -> PreparedQuery:
+    """A package's files by filename: the columns ``entries``, then ``_FILE_LENDS``."""
     return PreparedQuery(
         lambda package_id: (
             ReleaseFile.objects.filter(release__package_id=package_id)
             .order_by("filename")
-            .values_list(
-                entry,
-                "requires_python",
-                "yanked",
-                "yanked_reason",
-                "release__requires_python",
-                "release__yanked",
-                "release__yanked_reason",
-            )
+            .values_list(*entries, *_FILE_LENDS)
         ),
         params=("package_id",),
         kinds=(int,),
     )
 
 
-_SIMPLE_FILES = {
-    "html": _simple_files_query("simple_html"),
-    "json": _simple_files_query("simple_json"),
-}
+_SIMPLE_FILES = {"html": _files_query("simple_html"), "json": _files_query("simple_json")}
+_LISTING_FILES = _files_query("release__version", "json_entry", "simple_html", "simple_json")
 
 
-def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
-    package = _package(name, ("pk", "last_serial"))
-    package_id, serial = package["pk"], package["last_serial"]
-    versions = [version for (version,) in _SIMPLE_VERSIONS.rows(package_id)]
-    files = [
+def listing_files(*, package_id: int) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """Every file of a package as its pages serve it, from one read: the JSON API entries by
+    version, and the Simple HTML and PEP 691 entries by filename."""
+    json_files: dict[str, list[str]] = defaultdict(list)
+    html: list[str] = []
+    objects: list[str] = []
+    for (
+        version,
+        json_entry,
+        html_entry,
+        json_object,
+        rp,
+        yanked,
+        reason,
+        *release,
+    ) in _LISTING_FILES.rows(package_id):
+        json_files[version].append(
+            json_entry_show(
+                json_entry,
+                file_yanked=yanked,
+                release_yanked=release[1],
+                release_reason=release[2],
+            )
+        )
+        values = {"requires_python": rp, "yanked": yanked, "yanked_reason": reason}
+        html.append(simple_entry(html_entry, values, release, form="html"))
+        objects.append(simple_entry(json_object, values, release, form="json"))
+    return json_files, html, objects
+
+
+def simple_versions(*, package_id: int) -> list[str]:
+    """A package's versions, oldest first (PEP 700)."""
+    return [version for (version,) in _SIMPLE_VERSIONS.rows(package_id)]
+
+
+def simple_files(*, package_id: int, form: str) -> list[str]:
+    """Every file's Simple entry as served, by filename (``form``: "html" or "json")."""
+    return [
         simple_entry(
             entry,
             {"requires_python": rp, "yanked": yanked, "yanked_reason": reason},
@@ -539,6 +638,30 @@ def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
         )
         for entry, rp, yanked, reason, *release in _SIMPLE_FILES[form].rows(package_id)
     ]
+
+
+_SIMPLE_COLUMNS = {
+    form: (
+        "pk",
+        "last_serial",
+        *LISTING_COLUMNS,
+        f"listing__simple_{form}",
+        "listing__simple_versions",
+    )
+    for form in ("html", "json")
+}
+
+
+def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
+    package = _package(name, _SIMPLE_COLUMNS[form])
+    package_id, serial = package["pk"], package["last_serial"]
+    if _listing_shown(package):
+        # One text of every entry, joined as the page joins them.
+        versions = json.loads(package["listing__simple_versions"])
+        files = [package[f"listing__simple_{form}"]]
+    else:
+        versions = simple_versions(package_id=package_id)
+        files = simple_files(package_id=package_id, form=form)
     return SimpleProject(name=name, last_serial=serial, versions=versions, files=files)
 
 

@@ -112,6 +112,9 @@ class PackageDetail:
     # The newest change among the releases, when the store reads it as one
     # value rather than in each ReleaseRow (the SQL history skips the column).
     releases_updated: datetime | None = None
+    # The history's rows, none marked as shown, from the package's kept listing
+    # (catalog.services.listings); None: render them from ``releases``, then empty.
+    history_html: str | None = None
 
     @property
     def last_modified(self) -> datetime | None:
@@ -132,6 +135,11 @@ class PackageJson:
     # The package's PyPI `info` fields as published (None where PyPI had null),
     # keyed by model field name (PUBLISHED_FIELDS).
     published: dict[str, Any] = field(default_factory=dict)
+    # The "releases" object between its braces, from the package's kept listing;
+    # None: join it from ``files`` (catalog.selectors.common.json_releases_join).
+    releases_text: str | None = None
+    # The SHA-256 of ``releases_text`` (UTF-8), kept with it.
+    releases_sha256: str | None = None
 
 
 # Package fields served back as published by the JSON API.

@@ -46,9 +46,11 @@ from django.db import transaction
 
 from catalog.counters import counted_after_load
 from catalog.file_entries import ENTRY_FIELDS, entry_values, file_entries, iso_ms, iso_seconds
+from catalog.listings import listing_triggers_held_off
 from catalog.models import (
     Maintainer,
     Package,
+    PackageListing,
     Release,
     ReleaseFile,
     SearchTerm,
@@ -69,6 +71,7 @@ from catalog.services.bulk_load import (
     next_ids,
     sequences_reset,
 )
+from catalog.services.listings import listings_refresh_all
 from catalog.services.seed import (
     SeedResult,
     catalog_empty_check,
@@ -113,7 +116,17 @@ MAX_RELEASES = 5000
 CHUNK_PROJECTS = 2000
 
 
-_LOADED = (Package, Release, ReleaseFile, SearchTerm, Maintainer, Package.classifiers.through)
+# The listings' table is empty on a seed (the listings are built after the load):
+# loaded so that the package table it references can be truncated and frozen too.
+_LOADED = (
+    Package,
+    Release,
+    ReleaseFile,
+    SearchTerm,
+    Maintainer,
+    Package.classifiers.through,
+    PackageListing,
+)
 # Columns whose values the seeder writes in ascending order (ids, the package and
 # release they belong to) or all equal (the write time): their indexes and keys
 # stay during the load (``checks_after_load``). A package's names and times come
@@ -547,6 +560,7 @@ def catalog_seed_pypi(
             # cannot be altered).
             checks_after_load(_LOADED, stages=stages, keep=_kept_during_load) as frozen,
             counted_after_load(list(_COUNTED.values())) as counts,
+            listing_triggers_held_off(),
         ):
             if not writers["users"].postgres:
                 blocks = ((table, rows, len(rows)) for table, rows in _blocks(plan))
@@ -573,6 +587,8 @@ def catalog_seed_pypi(
     stages["commit"] = time.perf_counter() - commit
     with stages("analyze"):
         planner_statistics_refresh()
+    with stages("listings"):
+        result.listings = listings_refresh_all()
     result.users, result.packages = written["users"], written["packages"]
     result.releases, result.files = written["releases"], written["files"]
     result.maintainers = written["maintainers"]

@@ -23,7 +23,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from catalog.selectors.types import ReleaseRow
+from catalog.selectors.types import PackageDetail, ReleaseDetail, ReleaseRow
 from catalog.templatetags.catalog_dates import day, iso_day, local, months
 
 register = template.Library()
@@ -63,15 +63,49 @@ def _row(r: ReleaseRow, base: str, current: str | None, names: list[str], zone: 
     return "".join(parts)
 
 
-@register.simple_tag(name="release_history_items")
-def release_history_items(
-    releases: Iterable[ReleaseRow], package_url: str, current: str | None
-) -> SafeString:
-    """The ``<li>`` rows of the history, newest first, the shown release marked."""
+def history_rows(releases: Iterable[ReleaseRow], base: str, current: str | None) -> str:
+    """The ``<li>`` rows of ``releases`` (newest first) under the escaped package URL
+    ``base``, the release ``current`` marked as shown."""
     names, zone = months(), timezone.get_current_timezone()
-    base = escape(package_url)
     rows = [_row(r, base, current, names, zone) for r in releases]
     if not rows:
-        return mark_safe('<li class="empty">No releases yet.</li>\n')  # noqa: S308
-    # Every value above went through escape() or quote().
-    return mark_safe("".join(rows))  # noqa: S308
+        return '<li class="empty">No releases yet.</li>\n'
+    return "".join(rows)
+
+
+def _marked(history: str, base: str, release: ReleaseDetail | None) -> str:
+    """Kept history rows (none marked) with the row of the shown ``release`` marked."""
+    if release is None:
+        return history
+    row = ReleaseRow(
+        release.version,
+        release.is_prerelease,
+        release.yanked,
+        release.yanked_reason,
+        release.created,
+        requires_python=release.requires_python,
+    )
+    href = row.version if _PLAIN.fullmatch(row.version) else escape(quote(row.version, safe=""))
+    # Escaped values hold no "<" or quote: the row starts at its own link and
+    # ends at the first "</li>" after it.
+    start = history.find(f'<li class="release"><a href="{base}{href}/">')
+    if start < 0:
+        return history
+    end = history.index("</li>\n", start) + len("</li>\n")
+    marked = _row(row, base, row.version, months(), timezone.get_current_timezone())
+    return history[:start] + marked + history[end:]
+
+
+@register.simple_tag(name="release_history_items")
+def release_history_items(
+    package: PackageDetail, package_url: str, release: ReleaseDetail | None
+) -> SafeString:
+    """The ``<li>`` rows of the history, newest first, the shown release marked: from the
+    package's kept listing when it came with one, else from its releases."""
+    base = escape(package_url)
+    if package.history_html is not None:
+        rows = _marked(package.history_html, base, release)
+    else:
+        rows = history_rows(package.releases, base, release.version if release else None)
+    # Every value in the rows went through escape() or quote().
+    return mark_safe(rows)  # noqa: S308

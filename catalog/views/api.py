@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 from dataclasses import asdict
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import quote_etag
 from django.views.decorators.http import require_safe
 
 from catalog import selectors
 from catalog.file_entries import file_json
 from catalog.links import path_for
+from catalog.selectors.common import json_releases_join
 from catalog.selectors.types import FileRow, NotFound, ReleaseDetail, ReleaseRow
 from catalog.versions import canonicalize_name
 from catalog.views.cache import conditional, last_modified_set, page_cached
@@ -27,14 +29,6 @@ def _file_json(row: FileRow, *, release: ReleaseRow | ReleaseDetail) -> dict:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-# What json.dumps writes as it is between quotes (most versions are only these).
-_JSON_PLAIN = re.compile(r"[A-Za-z0-9._+!-]*")
-
-
-def _version_key(version: str) -> str:
-    return f'"{version}"' if _JSON_PLAIN.fullmatch(version) else _dumps(version)
 
 
 def _classifiers_in_order(published: list[str], current: list[str]) -> list[str]:
@@ -111,21 +105,29 @@ def _package_json_build(request: HttpRequest, name: str, version: str | None) ->
     }
     # Built as text: every release's files are stored JSON objects (catalog.file_entries),
     # joined as json.dumps(body, ensure_ascii=False) would write them.
-    parts = [f'{{"info": {_dumps(info)}, "last_serial": {_dumps(detail.last_serial)}']
-    if version is None:
-        # PyPI lists every release (oldest first) only on the project URL.
-        releases = ", ".join(
-            f"{_version_key(r.version)}: [{', '.join(data.files[r.version])}]"
-            for r in reversed(detail.releases)
-        )
-        parts.append(f', "releases": {{{releases}}}')
+    head = f'{{"info": {_dumps(info)}, "last_serial": {_dumps(detail.last_serial)}'
     urls = [_file_json(f, release=release) for f in release.files] if release else []
     # Stored with the package's info (its newest release's); for another
     # release they are unknown: an empty list, as PyPI sends when it knows none.
     describes_shown = release is not None and release.version == detail.default_version
     vulnerabilities = (published["vulnerabilities"] or []) if describes_shown else []
-    parts.append(f', "urls": {_dumps(urls)}, "vulnerabilities": {_dumps(vulnerabilities)}}}')
-    response = HttpResponse("".join(parts), content_type="application/json")
+    tail = f', "urls": {_dumps(urls)}, "vulnerabilities": {_dumps(vulnerabilities)}}}'
+    if version is not None:
+        response = HttpResponse(head + tail, content_type="application/json")
+    else:
+        # PyPI lists every release (oldest first) only on the project URL.
+        releases = data.releases_text
+        if releases is None:
+            releases = json_releases_join([r.version for r in detail.releases], data.files)
+        head += ', "releases": {'
+        tail = "}" + tail
+        response = HttpResponse("".join((head, releases, tail)), content_type="application/json")
+        # The ETag hashes the megabyte of releases through their digest, which a kept
+        # listing stores: the same value from either store, for the same bytes.
+        digest = data.releases_sha256 or hashlib.sha256(releases.encode()).hexdigest()
+        response["ETag"] = quote_etag(
+            hashlib.sha256(f"{head}\x00{digest}\x00{tail}".encode()).hexdigest()
+        )
     response["Access-Control-Allow-Origin"] = "*"
     response["X-PyPI-Last-Serial"] = str(detail.last_serial)
     return last_modified_set(response, detail.last_modified)

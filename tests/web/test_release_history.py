@@ -1,12 +1,16 @@
 """The release history rows (a template tag) render exactly what the template loop did."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime
+from html import escape
+from types import SimpleNamespace
 
 import pytest
 from django.template import Context, Template
 from django.test import override_settings
 
 from catalog.selectors.types import FileRow, ReleaseRow
+from catalog.templatetags.catalog_history import history_rows
 
 # The loop the tag replaced, kept as the reference for its output.
 LOOP = (
@@ -22,7 +26,7 @@ LOOP = (
     '">Yanked: {{ r.yanked_reason }}</p>{% endif %}</li>\n{% empty %}<li class="empty">No '
     "releases yet.</li>\n{% endfor %}"
 )
-TAG = "{% load catalog_history %}{% release_history_items releases package_url current %}"
+TAG = "{% load catalog_history %}{% release_history_items package package_url release %}"
 
 ROWS = [
     ReleaseRow("2.0rc1", True, False, None, datetime(2024, 12, 31, 23, 59, tzinfo=UTC)),
@@ -32,22 +36,50 @@ ROWS = [
     ReleaseRow("0.9", False, True, None, None),
     ReleaseRow('../../etc/<b>"x"', False, False, "", datetime(1999, 7, 4, 12, tzinfo=UTC)),
     ReleaseRow("1.0+local.7", False, False, None, datetime(2020, 2, 29, 0, 30, tzinfo=UTC)),
+    ReleaseRow("0.1", False, True, "line one\nline </li> two", None),
 ]
+URL = "/project/a&b/"
 
 
-@pytest.mark.parametrize("current", ["1.0", "2.0rc1", None, "not-there"])
+def _shown(current: str | None) -> SimpleNamespace | None:
+    """The shown release as the page passes it (a ReleaseDetail's fields)."""
+    if current is None:
+        return None
+    row = next(
+        (r for r in ROWS if r.version == current), ReleaseRow(current, False, False, None, None)
+    )
+    return SimpleNamespace(**asdict(row))
+
+
+def _contexts(releases: list[ReleaseRow], current: str | None) -> tuple[dict, dict, dict]:
+    """The loop's context, and the tag's with the rows read live and from a kept listing."""
+    loop = {"releases": releases, "package_url": URL, "current": current}
+    live = SimpleNamespace(releases=releases, history_html=None)
+    kept = SimpleNamespace(releases=[], history_html=history_rows(releases, escape(URL), None))
+    tag = {"package_url": URL, "release": _shown(current)}
+    return loop, {**tag, "package": live}, {**tag, "package": kept}
+
+
+@pytest.mark.parametrize("current", ["1.0", "2.0rc1", "0.1", '../../etc/<b>"x"', None, "not-there"])
 @pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
 def test_tag_output_equals_the_template_loop(current, zone):
-    context = {"releases": ROWS, "package_url": "/project/a&b/", "current": current}
     with override_settings(TIME_ZONE=zone):
-        expected = Template(LOOP).render(Context(context))
-        assert Template(TAG).render(Context(context)) == expected
+        # Kept in the zone it is shown in (the listing's format holds the zone).
+        loop, live, kept = _contexts(ROWS, current)
+        expected = Template(LOOP).render(Context(loop))
+        assert Template(TAG).render(Context(live)) == expected
+        # A kept listing's rows (none marked) with the shown one marked at read time.
+        assert Template(TAG).render(Context(kept)) == expected
     assert "&lt;script&gt;" in expected
+    if current in {r.version for r in ROWS}:
+        assert expected.count('aria-current="page"') == 1
 
 
 def test_no_releases():
-    context = {"releases": [], "package_url": "/project/x/", "current": None}
-    assert Template(TAG).render(Context(context)) == Template(LOOP).render(Context(context))
+    loop, live, kept = _contexts([], None)
+    expected = Template(LOOP).render(Context(loop))
+    assert Template(TAG).render(Context(live)) == expected
+    assert Template(TAG).render(Context(kept)) == expected
 
 
 # The classifier loop of the package sidebar the tag replaced, kept as its reference.

@@ -72,9 +72,12 @@ def mongo_newest(limit: int = 3) -> list[tuple[str, str]]:
         return [(r.package, r.version) for r in selectors.releases_newest_list(limit=limit)]
 
 
-@pytest.fixture
-def grown(catalog, settings):
-    """The web catalog with enough releases that every newest list is full."""
+@pytest.fixture(params=[200, 1], ids=["rows", "kept-listings"])
+def grown(catalog, settings, request):
+    """The web catalog with enough releases that every newest list is full; every test runs
+    with the release lists read from the rows and documents, and with every package
+    keeping them (SQL listings, MongoDB texts) whatever its size."""
+    settings.CATALOG_LISTING_MIN_RELEASES = request.param
     settings.CATALOG_PAGE_CACHE = False
     settings.CATALOG_LIVE_SYNC = False
     for index in range(45):
@@ -163,8 +166,8 @@ def test_a_merge_into_releases_updates_its_package_and_the_newest_lists(client, 
     )
 
     assert mongo_newest(2) == [("demo", "0.3"), ("other", "3.0rc1")]
-    # The counts are the relational counters' copy, which a merge does not touch.
-    assert_same_pages(client, ["/project/demo/", "/project/demo/0.3/", "/rss/updates.xml"])
+    # The home page's counts too: the merge counted what MongoDB now holds.
+    assert_same_pages(client, ["/", "/project/demo/", "/project/demo/0.3/", "/rss/updates.xml"])
     assert_same_files(client, "demo")
 
 
@@ -194,12 +197,12 @@ def test_normalizing_release_names_moves_them_into_their_package(client, grown, 
 
     assert get_db().releases.find_one({"_id": "demo==0.4"}) is not None
     assert mongo_newest(1) == [("demo", "0.4")]
-    assert_same_pages(client, ["/project/demo/", "/project/demo/0.4/", "/rss/updates.xml"])
+    assert_same_pages(client, ["/", "/project/demo/", "/project/demo/0.4/", "/rss/updates.xml"])
     assert_same_files(client, "demo")
 
 
 def test_file_parts_split_large_packages_and_pages_read_them_whole(
-    client, grown, monkeypatch, mongo_commands
+    client, grown, monkeypatch, mongo_commands, settings
 ):
     monkeypatch.setattr(package_files, "PART_FILES", 3)
     package_files.package_files_refresh_all()
@@ -212,9 +215,12 @@ def test_file_parts_split_large_packages_and_pages_read_them_whole(
     mongo_commands.clear()
     with override_settings(CATALOG_READ_BACKEND="mongo"):
         assert client.get("/simple/other/").status_code == 200
-    # The package, then its parts: no release document.
+    # The package, then its parts (or its kept texts): no release document.
     assert ("releases", "find") not in mongo_commands
-    assert mongo_commands.count(("package_files", "find")) == 1
+    if settings.CATALOG_LISTING_MIN_RELEASES == 1:  # the kept texts, not even the parts
+        assert mongo_commands == [("packages", "find"), ("package_listings", "find")]
+    else:
+        assert mongo_commands.count(("package_files", "find")) == 1
 
 
 def test_simple_accepts_json_from_parts(client, grown):

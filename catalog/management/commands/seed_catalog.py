@@ -57,7 +57,7 @@ class Command(AuditedCommand):
             self.stdout.write(
                 f"Seeded {result.packages} packages, {result.releases} releases, "
                 f"{result.files} files, {result.users} users, {result.maintainers} maintainer "
-                f"roles in {result.seconds:.1f}s."
+                f"roles in {result.seconds:.1f}s; built {result.listings} release listings."
             )
             if result.stages:
                 rate = result.releases / result.seconds if result.seconds else 0.0

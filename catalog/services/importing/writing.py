@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.document_fields import FILE_FIELDS
 from catalog.models import Classifier, License, Package, Release, ReleaseFile
 from catalog.services.importing.validation import InvalidDocument, PackageData, ReleaseData
+from catalog.services.listings import listings_refresh_on_commit
 from catalog.services.sync import live_sync_enqueue
 from catalog.versions import parse_version
 
@@ -223,7 +224,7 @@ def _package_write(*, data: PackageData) -> tuple[str, int, int]:
     releases, release_rows = _releases_write(package, data)
     by_version = {**releases, **{r.version: r for r in release_rows.new}}
     file_rows = _files_write(package, data, releases, by_version)
-    _live_sync_tell(package, release_rows, file_rows)
+    _bulk_writes_tell(package, release_rows, file_rows)
     if created:
         return "imported", len(release_rows.new), len(file_rows.new)
     if not (changed or release_rows.changed or file_rows.changed):
@@ -238,13 +239,14 @@ def _package_write(*, data: PackageData) -> tuple[str, int, int]:
     return "updated", release_rows.written, file_rows.written
 
 
-def _live_sync_tell(package: Package, release_rows: _Rows, file_rows: _Rows) -> None:
-    """Queue the documents of what was written in bulk: ``bulk_create`` and
+def _bulk_writes_tell(package: Package, release_rows: _Rows, file_rows: _Rows) -> None:
+    """Queue the documents and the listing of what was written in bulk: ``bulk_create`` and
     ``bulk_update`` send no signals (deletions do, and the package's own save)."""
     written = {r.pk for r in (*release_rows.new, *release_rows.dirty)}
     written |= {f.release_id for f in (*file_rows.new, *file_rows.dirty)}
     if written:
         live_sync_enqueue(packages=[package.pk], releases=written)
+        listings_refresh_on_commit(packages=[package.pk])
 
 
 def _is_newest(package: Package, version: str) -> bool:

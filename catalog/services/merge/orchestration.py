@@ -19,7 +19,7 @@ from mongoengine.connection import get_db
 from pymongo import UpdateOne
 
 from audit.mongo import audited_bulk_write
-from catalog.newest import newest_lists_refresh
+from catalog.newest import counters_recount, newest_lists_refresh
 from catalog.package_files import package_files_refresh
 from catalog.services.merge.keys import key_label, key_normalizers, record_contribution
 from catalog.services.merge.policies import (
@@ -344,4 +344,5 @@ def sources_merge(
         package_summaries_refresh(db, names=touched)
         package_files_refresh(names=touched, db=db)
         newest_lists_refresh()
+        counters_recount(db)
     return result

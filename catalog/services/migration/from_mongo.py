@@ -59,6 +59,7 @@ from catalog.documents import (
     release_document_id,
 )
 from catalog.models import Package, Release, User
+from catalog.services.listings import listings_refresh_all
 from catalog.services.migration.from_mongo_rows import (
     BatchPlan,
     MappedDocument,
@@ -355,6 +356,10 @@ def catalog_migrate_from_mongo(
             for name in COLLECTIONS
             if name in collections
         ]
+    if not dry_run:
+        # Rows were written in bulk (no signals): the large packages' listings,
+        # made stale by the triggers, are built again once.
+        listings_refresh_all()
     return MigrationResult(
         collections=reports,
         dry_run=dry_run,

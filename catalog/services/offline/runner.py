@@ -16,7 +16,7 @@ from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
 from audit.mongo import audited_bulk_write
-from catalog.newest import newest_lists_refresh
+from catalog.newest import counters_recount, newest_lists_refresh
 from catalog.package_files import package_files_refresh
 from catalog.services.offline.jobs import JOBS, BatchPlan, Job
 from catalog.services.offline.walk import (
@@ -266,6 +266,7 @@ def job_run(
         checkpoint.complete()
     if collection in ("packages", "releases") and run_counts["updated"]:
         newest_lists_refresh()  # the home page's lists, as every writer of these keeps them
+        counters_recount(target.database)  # a job may move, merge or drop documents
     result.last_id = None if after is START else after
     _result_finish(result, run_counts, checkpoint.totals)
     return result
