@@ -254,3 +254,32 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, left with no session of ours when they are dropped.
+
+    At the end of a full run, a connection this very process had opened during
+    a late test, then left idle after its ROLLBACK without a reference Django
+    would close, kept the test database busy, and DROP DATABASE failed ("being
+    accessed by other users"). Unreachable connections are collected (which
+    closes them), and any session still on the database is ended.
+    """
+    yield
+    import gc
+
+    from django.db import connection as db
+    from django.db import connections
+
+    connections.close_all()
+    gc.collect()
+    with django_db_blocker.unblock():
+        if db.vendor != "postgresql":
+            return
+        with db.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        db.close()
