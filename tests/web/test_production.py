@@ -105,3 +105,13 @@ def test_pages_arrive_with_their_stylesheet(production_server):
     assert "immutable" in response.headers["Cache-Control"]
     css = gzip.decompress(response.read()).decode()
     assert css == (ROOT / "catalog" / "static" / "catalog" / "site.css").read_text()
+
+
+def test_the_wsgi_module_keeps_large_buffers_on_the_heap():
+    """On glibc the server's processes keep megabyte buffers on the heap (project/wsgi.py);
+    with another C library nothing is changed."""
+    import platform
+
+    from project.wsgi import large_buffers_on_the_heap
+
+    assert large_buffers_on_the_heap() is (platform.libc_ver()[0] == "glibc")
