@@ -65,8 +65,10 @@ def listings_refresh(*, package_ids: Iterable[int]) -> int:
     """Build the listings of these packages that are large enough, drop the others'.
 
     Returns the number of listings built. Each listing's row is made (and
-    committed, outside a transaction) before its ``written`` is read, so that a
-    write made while it builds leaves it stale rather than lost.
+    committed) before its ``written`` is read, so that a write made while it
+    builds leaves it stale rather than lost. Hence every caller runs it outside
+    a transaction (on commit, after a load, from a command): inside one, a row
+    it makes stays invisible to other sessions' triggers until the commit.
     """
     if connection.vendor not in ("postgresql", "sqlite"):
         return 0  # no trigger would count the writes: a listing could not be trusted
