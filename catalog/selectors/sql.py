@@ -15,8 +15,10 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     DateTimeField,
+    F,
     Func,
     Max,
     Model,
@@ -24,6 +26,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -250,6 +253,7 @@ DETAIL_COLUMNS = (
     "last_serial",
     "created",
     "updated",
+    "releases_updated",
 )
 # Whether the package's kept listing (catalog.services.listings) may be shown,
 # and what every page that uses it takes from it.
@@ -258,7 +262,6 @@ LISTING_COLUMNS = (
     "listing__built",
     "listing__format",
     "listing__default_version",
-    "listing__releases_updated",
 )
 PAGE_COLUMNS = (*DETAIL_COLUMNS, *LISTING_COLUMNS, "listing__name", "listing__history")
 RELEASE_DETAIL_COLUMNS = (
@@ -294,11 +297,30 @@ def releases_updated(*, package_id: int) -> datetime | None:
     return rows[0][0] if rows else None
 
 
-def _package_query(columns: tuple[str, ...]) -> PreparedQuery:
-    return PreparedQuery(
-        lambda name: Package.objects.filter(name=name).values_list(*columns)[:1],
-        params=("name",),
+def _releases_updated() -> Case:
+    """The newest ``updated`` of a package's releases: its listing's while that is current
+    (it depends on the rows only), else a subquery, which the database then runs."""
+    newest = Subquery(
+        Release.objects.filter(package_id=OuterRef("pk"))
+        .order_by()
+        .values("package_id")
+        .annotate(newest=Max("updated"))
+        .values("newest")
     )
+    return Case(
+        When(listing__built=F("listing__written"), then=F("listing__releases_updated")),
+        default=newest,
+    )
+
+
+def _package_query(columns: tuple[str, ...]) -> PreparedQuery:
+    def build(name: str) -> QuerySet:
+        packages = Package.objects.filter(name=name)
+        if "releases_updated" in columns:
+            packages = packages.annotate(releases_updated=_releases_updated())
+        return packages.values_list(*columns)[:1]
+
+    return PreparedQuery(build, params=("name",))
 
 
 _PACKAGE_QUERIES: dict[tuple[str, ...], PreparedQuery] = {}
@@ -405,7 +427,6 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
     if _listing_shown(package):
         releases: list[ReleaseRow] = []
         default = package["listing__default_version"]
-        updated = package["listing__releases_updated"]
         if "listing__history" in package:  # a package page: it shows the history
             if package["listing__name"] == package["name"]:
                 history = package["listing__history"]
@@ -414,7 +435,6 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
     else:
         releases = release_history(package_id=package_id)
         default = default_version(releases)
-        updated = releases_updated(package_id=package_id)
     shown = version or default
     return PackageDetail(
         name=package["name"],
@@ -442,7 +462,7 @@ def _package_detail(package: dict, version: str | None) -> PackageDetail:
         releases=releases,
         default_version=default,
         release=_release_detail(package, shown) if shown else None,
-        releases_updated=updated,
+        releases_updated=package["releases_updated"],
         history_html=history,
     )
 

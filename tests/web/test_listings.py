@@ -38,18 +38,19 @@ def large(settings, catalog):
     return catalog["demo_pkg"]
 
 
-def pages(client) -> list[tuple[bytes, str]]:
-    """Each page's body and ETag (the project JSON's hashes its releases by their digest)."""
+def pages(client) -> list[tuple[bytes, str, str | None]]:
+    """Each page's body, ETag (the project JSON's hashes its releases by their digest) and
+    Last-Modified (the newest change of the releases comes from a current listing)."""
     responses = [client.get(url, HTTP_ACCEPT=accept) for url, accept in PAGES]
     assert [r.status_code for r in responses] == [200] * len(PAGES)
-    return [(r.content, r["ETag"]) for r in responses]
+    return [(r.content, r["ETag"], r.get("Last-Modified")) for r in responses]
 
 
 def listing(package) -> PackageListing:
     return PackageListing.objects.get(package=package)
 
 
-def live_pages(client, package) -> list[tuple[bytes, str]]:
+def live_pages(client, package) -> list[tuple[bytes, str, str | None]]:
     """The pages read from the rows (no listing)."""
     PackageListing.objects.filter(package=package).delete()
     return pages(client)
