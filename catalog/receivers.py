@@ -131,25 +131,23 @@ def rows_restored(sender, pks, **kwargs) -> None:
     and their packages' listings."""
     if not pks:
         return
+    syncing = live_sync_enabled()
     if sender is Release:
-        listings_refresh_on_commit(releases=pks)
+        packages = set(Release.objects.filter(pk__in=pks).values_list("package_id", flat=True))
+        listings_refresh_on_commit(packages=packages)
+        if syncing:
+            live_sync_enqueue(releases=pks, packages=packages)
     elif sender is ReleaseFile:
-        releases = ReleaseFile.objects.filter(pk__in=pks).values_list("release_id", flat=True)
-        listings_refresh_on_commit(releases=set(releases))
-    if not live_sync_enabled():
-        return
-    if sender is Release:
-        packages = Release.objects.filter(pk__in=pks).values_list("package_id", flat=True)
-        live_sync_enqueue(releases=pks, packages=set(packages))
-    elif sender is ReleaseFile:
-        releases = ReleaseFile.objects.filter(pk__in=pks).values_list("release_id", flat=True)
-        live_sync_enqueue(releases=set(releases))
-    elif sender is Maintainer:
+        releases = set(ReleaseFile.objects.filter(pk__in=pks).values_list("release_id", flat=True))
+        listings_refresh_on_commit(releases=releases)
+        if syncing:
+            live_sync_enqueue(releases=releases)
+    elif syncing and sender is Maintainer:
         packages = Maintainer.objects.filter(pk__in=pks).values_list("package_id", flat=True)
         live_sync_enqueue(packages=set(packages))
-    elif sender is Package:
+    elif syncing and sender is Package:
         live_sync_enqueue(packages=pks)
-    elif sender is User:
+    elif syncing and sender is User:
         live_sync_enqueue(users=pks)
 
 

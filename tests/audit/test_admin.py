@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Classifier, Package
+from catalog.models import Classifier, Package, PackageListing
 from tests.audit.conftest import sql_entries
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,24 @@ def test_restore_deleted_recreates_the_object_with_its_key(staff_client, package
     assert (
         "(restored since)" in staff_client.get("/admin/catalog/package/deleted/").content.decode()
     )
+
+
+def test_a_restored_package_gets_its_release_listing_back(
+    staff_client, package, releases, settings, django_capture_on_commit_callbacks
+):
+    settings.CATALOG_LISTING_MIN_RELEASES = 3  # demo-pkg's three releases make it large
+    pk = package.pk
+    package.delete()
+    [deleted] = sql_entries(model="catalog.package", operation="delete")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/admin/catalog/package/deleted/{deleted.pk}/restore/")
+
+    assert response.status_code == 302
+    listing = PackageListing.objects.get(package_id=pk)
+    assert listing.built == listing.written
+    assert (listing.name, listing.default_version) == ("demo-pkg", "1.1")
+    assert '"1.0": []' in listing.json_releases
 
 
 def test_restore_deleted_refuses_an_object_that_exists(staff_client, package):
