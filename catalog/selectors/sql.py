@@ -278,14 +278,18 @@ RELEASE_DETAIL_COLUMNS = (
 )
 
 
-_RELEASES_UPDATED = PreparedQuery(
-    lambda package_id: (
-        Release.objects.filter(package_id=package_id)
+def _releases_newest_change(package: object) -> QuerySet:
+    """The newest ``updated`` of the releases of ``package`` (an id or an OuterRef)."""
+    return (
+        Release.objects.filter(package_id=package)
         .order_by()
         .values("package_id")
         .annotate(newest=Max("updated"))
-        .values_list("newest")
-    ),
+    )
+
+
+_RELEASES_UPDATED = PreparedQuery(
+    lambda package_id: _releases_newest_change(package_id).values_list("newest"),
     params=("package_id",),
     kinds=(int,),
 )
@@ -300,13 +304,7 @@ def releases_updated(*, package_id: int) -> datetime | None:
 def _releases_updated() -> Case:
     """The newest ``updated`` of a package's releases: its listing's while that is current
     (it depends on the rows only), else a subquery, which the database then runs."""
-    newest = Subquery(
-        Release.objects.filter(package_id=OuterRef("pk"))
-        .order_by()
-        .values("package_id")
-        .annotate(newest=Max("updated"))
-        .values("newest")
-    )
+    newest = Subquery(_releases_newest_change(OuterRef("pk")).values("newest"))
     return Case(
         When(listing__built=F("listing__written"), then=F("listing__releases_updated")),
         default=newest,
