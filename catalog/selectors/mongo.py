@@ -519,14 +519,13 @@ def simple_index_stamp() -> SimpleIndexStamp:
 
 def simple_project_get(*, name: str, form: str = "html") -> SimpleProject:
     doc = _package(name, {"last_serial": 1})
-    kept = package_files.package_texts_read(
-        _packages().database, name, (f"simple_{form}", "versions")
-    )
+    # The files' entry field ("html" or "json"), which is also the kept text's kind.
+    field = f"simple_{form}"
+    kept = package_files.package_texts_read(_packages().database, name, (field, "versions"))
     if kept is not None:
         # One text of every entry, joined as the page joins them.
-        versions, files = json.loads(kept["versions"]), [kept[f"simple_{form}"]]
+        versions, files = json.loads(kept["versions"]), [kept[field]]
     else:
-        field = "simple_json" if form == "json" else "simple_html"
         versions, files = package_files.simple_entries(_releases_with_files(name, field), form)
     return SimpleProject(
         name=name, last_serial=doc.get("last_serial") or 0, versions=versions, files=files
